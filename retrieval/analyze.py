@@ -1,0 +1,105 @@
+"""From text to index terms: normalize, split, drop stopwords, strip clitics.
+
+The same `Analyzer` turns passages into index terms and questions into query terms; a saved index
+records the analyzer's `signature` so that the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+from retrieval.normalize import NORMALIZER_VERSION, normalize, normalized_words
+
+STEMMERS = ("none", "article", "prefix", "light")
+
+# Proclitic clusters that carry the article, longest first (normalized spelling: alef forms folded).
+_ARTICLE_PREFIXES = ("وبال", "وكال", "فبال", "وال", "بال", "كال", "فال", "ولل", "لل", "ال")
+# Bare one-letter proclitics: ambiguous, since many roots start with these letters (وزير, بلد).
+_LETTER_PREFIXES = ("و", "ف", "ب", "ك", "ل")
+# Common suffixes: plural, dual, feminine and possessive pronouns (normalized: ة → ه).
+_SUFFIXES = ("يين", "ات", "ون", "ين", "ان", "ها", "هم", "هن", "كم", "نا", "يه", "ه", "ي")
+
+# A stem keeps at least this many letters, so short words like «ولد» or «بلد» stay whole.
+_MIN_STEM = 3
+
+
+def strip_article(word: str) -> str:
+    """Strip the article with its attached conjunction or preposition (ال وال بال كال فال لل)."""
+    for prefix in _ARTICLE_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM - 1:
+            return word[len(prefix):]
+    return word
+
+
+def strip_prefix(word: str) -> str:
+    """Strip the article cluster, or else one bare proclitic (و ف ب ك ل) from a word of 5+ letters."""
+    stripped = strip_article(word)
+    if stripped != word:
+        return stripped
+    if len(word) >= _MIN_STEM + 2 and word[0] in _LETTER_PREFIXES:
+        return word[1:]
+    return word
+
+
+def strip_suffix(word: str) -> str:
+    """Strip one plural, dual or pronoun suffix when a stem of at least three letters remains."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """The Arabic stopword list, normalized the same way as the text it filters."""
+    raw = resources.files("retrieval").joinpath("data/stopwords_ar.txt").read_text(encoding="utf-8")
+    words = (line.strip() for line in raw.splitlines())
+    return frozenset(normalize(w) for w in words if w and not w.startswith("#"))
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """Normalization, tokenization, stopwords and stemming, as one configured unit."""
+
+    stemmer: str = "article"
+    remove_stopwords: bool = True
+
+    def __post_init__(self) -> None:
+        if self.stemmer not in STEMMERS:
+            raise ValueError(f"unknown stemmer {self.stemmer!r}; choose one of {', '.join(STEMMERS)}")
+
+    @property
+    def signature(self) -> dict[str, str | bool]:
+        """What an index must record to rebuild this exact analyzer."""
+        return {
+            "normalizer_version": NORMALIZER_VERSION,
+            "stemmer": self.stemmer,
+            "remove_stopwords": self.remove_stopwords,
+        }
+
+    def terms(self, text: str) -> list[str]:
+        """Index or query terms of `text`, in order, repeats kept (BM25 counts them)."""
+        terms = (_term(w, self.stemmer, self.remove_stopwords) for w in normalized_words(text))
+        return [t for t in terms if t]
+
+    def stem(self, word: str) -> str:
+        """The stem of one normalized word."""
+        return _STEM[self.stemmer](word)
+
+
+_STEM = {
+    "none": lambda word: word,
+    "article": strip_article,
+    "prefix": strip_prefix,
+    "light": lambda word: strip_suffix(strip_prefix(word)),
+}
+
+
+@lru_cache(maxsize=1 << 20)
+def _term(word: str, stemmer: str, remove_stopwords: bool) -> str:
+    """The index term of one normalized word, or "" for a stopword."""
+    if remove_stopwords and word in stopwords():
+        return ""
+    return _STEM[stemmer](word)
