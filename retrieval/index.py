@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
+from retrieval.normalize import normalize
 from retrieval.types import Document, Hit, Passage
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ _BM25_METHOD = "atire"
 _BM25_IDF = "robertson"
 # Show a progress bar from this many passages on; small corpora build in well under a second.
 PROGRESS_FROM = 5_000
+# Largest corpus for which `closest` scans every passage.
+FUZZY_LIMIT = 50_000
 
 
 class IndexError_(Exception):
@@ -106,6 +109,7 @@ class BM25Index:
         self._data = np.asarray(retriever.scores["data"])
         self._indices = np.asarray(retriever.scores["indices"])
         self._indptr = np.asarray(retriever.scores["indptr"])
+        self._trigram_sets: list[frozenset[str]] | None = None
 
     # -- building -------------------------------------------------------------------------------
 
@@ -157,8 +161,23 @@ class BM25Index:
             return []
         return self._top_k(ids, k)
 
-    def query_terms(self, query: str) -> list[str]:
-        return self.settings.analyzer.terms(query)
+    def closest(self, query: str, k: int = 3) -> list[Hit]:
+        """When no passage shares a term with `query`: the passages sharing most character trigrams.
+
+        Only for corpora up to FUZZY_LIMIT passages, where a scan is cheap; larger ones return [].
+        Scores are Jaccard similarities in [0, 1], not BM25 scores.
+        """
+        if len(self.passages) > FUZZY_LIMIT or k <= 0:
+            return []
+        wanted = _trigrams(normalize(query))
+        if not wanted:
+            return []
+        if self._trigram_sets is None:
+            self._trigram_sets = [_trigrams(normalize(p.text)) for p in self.passages]
+        scored = [(len(wanted & grams) / len(wanted | grams), i) for i, grams in enumerate(self._trigram_sets) if grams]
+        scored = [item for item in scored if item[0] > 0]
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [Hit(self.passages[i], score, rank) for rank, (score, i) in enumerate(scored[:k], start=1)]
 
     def _top_k(self, token_ids: list[int], k: int) -> list[Hit]:
         # Sum the precomputed per-term scores over the union of the terms' posting lists only, so a
@@ -229,6 +248,10 @@ class BM25Index:
                 f"The index in {folder} is damaged (passage count does not match). Rebuild it with `sanad index`."
             )
         return cls(retriever, passages, documents, stored, manifest)
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 3] for i in range(len(text) - 2) if " " not in text[i : i + 3])
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

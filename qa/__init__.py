@@ -1,0 +1,1 @@
+"""Question answering: readers, the retrieve-read-select pipeline, evaluation and the `sanad` CLI."""

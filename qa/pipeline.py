@@ -1,0 +1,76 @@
+"""The question-answering pipeline: check → retrieve → read → select. It owns no stage's logic."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from qa.config import Settings
+from qa.question import check_question
+from qa.readers.base import Reader
+from qa.select import select_answer
+from qa.types import Answer
+from retrieval.index import BM25Index
+from retrieval.store import open_index
+from retrieval.types import Hit
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Answers questions over one index with one reader."""
+
+    def __init__(
+        self,
+        index: BM25Index,
+        reader: Reader,
+        top_k: int = 5,
+        no_answer_threshold: float = 0.2,
+        reader_weight: float = 0.7,
+    ) -> None:
+        self.index = index
+        self.reader = reader
+        self.top_k = top_k
+        self.no_answer_threshold = no_answer_threshold
+        self.reader_weight = reader_weight
+
+    @classmethod
+    def from_settings(cls, settings: Settings, notices: list[str] | None = None) -> Pipeline:
+        """Open (building or rebuilding if needed) the index for `settings.corpus` and make the reader."""
+        from qa.readers.factory import make_reader
+
+        index = open_index(Path(settings.corpus), settings.index_dir(), build_settings(settings), notices)
+        reader = make_reader(settings, notices)
+        return cls(index, reader, settings.top_k, settings.no_answer_threshold, settings.reader_weight)
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        return self.index.search(check_question(question), k or self.top_k)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer `question`; raises QuestionError (with an Arabic message) for unusable input."""
+        started = time.perf_counter()
+        question = check_question(question)
+        hits = self.index.search(question, top_k or self.top_k)
+        candidates = self.reader.read(question, [h.passage for h in hits]) if hits else []
+        answer = select_answer(
+            question,
+            hits,
+            [] if hits else self.index.closest(question),
+            candidates,
+            self.index.documents,
+            threshold=self.no_answer_threshold,
+            reader_weight=self.reader_weight,
+            reader_name=self.reader.name,
+        )
+        latency = (time.perf_counter() - started) * 1000
+        log.debug("answered in %.1f ms: %r", latency, answer.text)
+        return replace(answer, latency_ms=latency)
+
+
+def build_settings(settings: Settings):  # -> BuildSettings
+    from retrieval.analyze import Analyzer
+    from retrieval.index import BuildSettings
+
+    return BuildSettings(analyzer=Analyzer(stemmer=settings.stemmer), k1=settings.k1, b=settings.b)

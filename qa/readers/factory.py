@@ -1,0 +1,110 @@
+"""Choose and build a reader: `auto` prefers the transformers reader and falls back offline in seconds."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from qa.config import Settings
+from qa.readers.base import Reader
+
+log = logging.getLogger(__name__)
+
+READER_KINDS = ("auto", "transformers", "embedded")
+
+
+def make_reader(settings: Settings, notice: list[str] | None = None) -> Reader:
+    """The reader `settings.reader` asks for; `notice` collects the one-line fallback message, if any."""
+    kind = settings.reader
+    if kind not in READER_KINDS:
+        raise ValueError(f"unknown reader {kind!r}; choose one of {', '.join(READER_KINDS)}")
+    if kind == "embedded":
+        return embedded_reader()
+    if kind == "transformers":
+        return _transformers_reader(settings, local_only=not _model_is_remote(settings.model) or _hub_offline())
+    reason = model_unavailable_reason(settings)
+    if reason is None:
+        from qa.readers.transformers_reader import ReaderLoadError
+
+        reader = _transformers_reader(settings, local_only=_is_cached_or_local(settings.model))
+        try:
+            reader.warm_up()
+            return reader
+        except ReaderLoadError as err:
+            reason = str(err)
+    message = f"Using the embedded reader: {reason}"
+    log.info(message)
+    if notice is not None:
+        notice.append(message)
+    return embedded_reader()
+
+
+def embedded_reader() -> Reader:
+    from qa.readers.embedded import EmbeddedReader
+
+    return EmbeddedReader()
+
+
+def model_unavailable_reason(settings: Settings) -> str | None:
+    """Why the transformers checkpoint cannot be used now, or None if it is local or reachable."""
+    model = settings.model
+    if Path(model).expanduser().exists():
+        return None
+    if _is_cached_or_local(model):
+        return None
+    if _hub_offline():
+        return f"{model} is not in the local cache and HF_HUB_OFFLINE is set."
+    if not _hub_reachable(settings.hub_timeout):
+        return f"{model} is not cached and the model hub is unreachable (no network)."
+    return None
+
+
+def _transformers_reader(settings: Settings, local_only: bool) -> Reader:
+    from qa.readers.transformers_reader import TransformersReader
+
+    return TransformersReader(
+        model=settings.model,
+        max_seq_length=settings.max_seq_length,
+        doc_stride=settings.doc_stride,
+        max_answer_tokens=settings.max_answer_tokens,
+        batch_size=settings.reader_batch_size,
+        local_files_only=local_only,
+    )
+
+
+def _model_is_remote(model: str) -> bool:
+    return not Path(model).expanduser().exists()
+
+
+def _is_cached_or_local(model: str) -> bool:
+    if Path(model).expanduser().exists():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except Exception:  # an id the hub client rejects is simply not cached
+        return False
+    return isinstance(cached, str)
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+def _hub_reachable(timeout: float) -> bool:
+    """One TCP connection with a short timeout: the hub client itself would retry for about a minute."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    parsed = urlparse(endpoint)
+    host = parsed.hostname or "huggingface.co"
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

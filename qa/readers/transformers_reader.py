@@ -1,0 +1,149 @@
+"""A reader on any Hugging Face extractive-QA checkpoint: windowed, batched, decoded to character offsets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from qa.readers.base import span_answer
+from qa.readers.decode import best_spans
+from qa.types import Answer
+from retrieval.types import Passage
+
+log = logging.getLogger(__name__)
+
+# AraELECTRA-base fine-tuned on Arabic-SQuAD v2.0: an Arabic extractive checkpoint that also learned
+# to predict "no answer", which the pipeline's threshold uses (see README).
+DEFAULT_MODEL = "ZeyadAhmed/AraElectra-Arabic-SQuADv2-QA"
+
+
+class ReaderLoadError(Exception):
+    """The checkpoint could not be loaded; the message says which and why."""
+
+
+class TransformersReader:
+    """`read(question, passages)` with an `AutoModelForQuestionAnswering` and its fast tokenizer."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        max_seq_length: int = 384,
+        doc_stride: int = 128,
+        max_answer_tokens: int = 30,
+        batch_size: int = 8,
+        n_best: int = 20,
+        max_answers: int = 10,
+        use_null_score: bool = True,
+        local_files_only: bool = False,
+    ) -> None:
+        if doc_stride >= max_seq_length:
+            raise ValueError(f"doc_stride ({doc_stride}) must be smaller than max_seq_length ({max_seq_length})")
+        self.model_id = model
+        self.max_seq_length = max_seq_length
+        self.doc_stride = doc_stride
+        self.max_answer_tokens = max_answer_tokens
+        self.batch_size = batch_size
+        self.n_best = n_best
+        self.max_answers = max_answers
+        self.use_null_score = use_null_score
+        self.local_files_only = local_files_only
+        self.name = f"transformers:{model}"
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def warm_up(self) -> None:
+        """Load the tokenizer and model (heavy imports happen here, not at import time)."""
+        if self._model is not None:
+            return
+        started = time.perf_counter()
+        try:
+            import torch  # noqa: F401  (fail here, with a clear message, if torch is missing)
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.model_id, local_files_only=self.local_files_only)
+            self._model = AutoModelForQuestionAnswering.from_pretrained(
+                self.model_id, local_files_only=self.local_files_only
+            )
+        except Exception as err:  # transformers raises OSError, ValueError, HF errors...
+            raise ReaderLoadError(f"Could not load the QA model {self.model_id!r}: {err}") from err
+        if not getattr(self._tokenizer, "is_fast", False):
+            raise ReaderLoadError(f"{self.model_id!r} has no fast tokenizer; offsets need one.")
+        self._model.eval()
+        log.info("loaded %s in %.1f s", self.model_id, time.perf_counter() - started)
+
+    def read(self, question: str, passages: Sequence[Passage]) -> list[Answer]:
+        self.warm_up()
+        if not passages:
+            return []
+        windows = self._encode(question, passages)
+        answers: list[Answer] = []
+        for batch_start in range(0, len(windows["input_ids"]), self.batch_size):
+            answers.extend(self._read_batch(question, passages, windows, batch_start))
+        best: dict[tuple[str, int, int], Answer] = {}
+        for answer in answers:
+            c = answer.citations[0]
+            key = (c.passage_id, c.start, c.end)
+            if key not in best or answer.score > best[key].score:
+                best[key] = answer
+        ranked = sorted(best.values(), key=lambda a: -a.score)
+        return ranked[: self.max_answers]
+
+    def logits(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits for one batch of encoded windows."""
+        import torch
+
+        with torch.inference_mode():
+            out = self._model(**{k: torch.as_tensor(v) for k, v in batch.items()})
+        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
+    def _encode(self, question: str, passages: Sequence[Passage]) -> Any:
+        return self._tokenizer(
+            [question] * len(passages),
+            [p.text for p in passages],
+            truncation="only_second",
+            max_length=self.max_seq_length,
+            stride=self.doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding="longest",
+            return_tensors="np",
+        )
+
+    def _read_batch(self, question: str, passages: Sequence[Passage], windows: Any, batch_start: int) -> list[Answer]:
+        stop = batch_start + self.batch_size
+        model_inputs = {
+            k: windows[k][batch_start:stop]
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+            if k in windows
+        }
+        start_logits, end_logits = self.logits(model_inputs)
+        answers: list[Answer] = []
+        for row in range(start_logits.shape[0]):
+            window = batch_start + row
+            passage = passages[int(windows["overflow_to_sample_mapping"][window])]
+            sequence_ids = windows.sequence_ids(window)
+            context_mask = np.array([sid == 1 for sid in sequence_ids], dtype=bool)
+            offsets = windows["offset_mapping"][window]
+            spans, null_p = best_spans(
+                start_logits[row],
+                end_logits[row],
+                context_mask,
+                max_answer_tokens=self.max_answer_tokens,
+                n_best=self.n_best,
+                null_index=0,
+            )
+            for span in spans:
+                char_start, char_end = int(offsets[span.start][0]), int(offsets[span.end][1])
+                if char_end <= char_start:
+                    continue
+                score = span.probability
+                if self.use_null_score:
+                    # Relative to "no answer in this window": a span the model barely prefers to
+                    # nothing scores about 0.5, a confident one near 1.
+                    score = span.probability / (span.probability + null_p) if span.probability + null_p else 0.0
+                answers.append(span_answer(question, passage, char_start, char_end, score, self.name))
+        return answers

@@ -1,0 +1,100 @@
+"""Answer selection across passages: combine reader and retrieval scores, drop duplicates, or abstain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from qa.types import Answer, Citation
+from retrieval.normalize import normalize
+from retrieval.types import Document, Hit
+
+# How many other places an answer also cites, and how many passages a no-answer shows.
+MAX_CITATIONS = 4
+
+
+def select_answer(
+    question: str,
+    hits: Sequence[Hit],
+    fallback: Sequence[Hit],
+    candidates: Sequence[Answer],
+    documents: dict[str, Document],
+    threshold: float,
+    reader_weight: float,
+    reader_name: str,
+) -> Answer:
+    """The best answer, its citation first and other candidates after; or a no-answer with the closest passages.
+
+    `fallback` are the passages to show when retrieval found nothing at all.
+    """
+    if not hits:
+        return Answer(question=question, text=None, score=0.0, citations=closest_passages(fallback, documents), reader=reader_name)
+    top_retrieval = max(h.score for h in hits) or 1.0
+    retrieval_of = {h.passage.id: h.score / top_retrieval for h in hits}
+
+    scored: list[Answer] = []
+    for candidate in candidates:
+        c = candidate.citations[0]
+        combined = reader_weight * candidate.score + (1 - reader_weight) * retrieval_of.get(c.passage_id, 0.0)
+        citation = _with_document(replace(c, score=combined), documents)
+        scored.append(replace(candidate, score=combined, citations=[citation]))
+    scored.sort(key=lambda a: -a.score)
+    unique = _drop_duplicates(scored, hits)
+
+    if not unique or unique[0].score < threshold:
+        best = unique[0].score if unique else 0.0
+        return Answer(question=question, text=None, score=best, citations=closest_passages(hits, documents), reader=reader_name)
+    best = unique[0]
+    citations = [a.citations[0] for a in unique[:MAX_CITATIONS]]
+    return Answer(question=question, text=best.text, score=best.score, citations=citations, reader=reader_name)
+
+
+def closest_passages(hits: Sequence[Hit], documents: dict[str, Document], n: int = MAX_CITATIONS) -> list[Citation]:
+    """Citations of whole passages (start == end == 0), for a no-answer."""
+    return [
+        _with_document(
+            Citation(
+                doc_id=h.passage.doc_id,
+                title="",
+                source="",
+                passage_id=h.passage.id,
+                passage=h.passage.text,
+                start=0,
+                end=0,
+                score=h.score,
+            ),
+            documents,
+        )
+        for h in hits[:n]
+    ]
+
+
+def _with_document(citation: Citation, documents: dict[str, Document]) -> Citation:
+    doc = documents.get(citation.doc_id)
+    if doc is None:
+        return citation
+    return replace(citation, title=doc.title, source=doc.source)
+
+
+def _drop_duplicates(answers: list[Answer], hits: Sequence[Hit]) -> list[Answer]:
+    """Keep the best of answers that say the same thing or overlap in the same document.
+
+    Overlapping passages share sentences, so one span can be found twice at different passage
+    offsets; document offsets (passage start + span offset) reveal that.
+    """
+    passage_start = {h.passage.id: h.passage.start for h in hits}
+    kept: list[Answer] = []
+    seen_text: set[str] = set()
+    seen_spans: list[tuple[str, int, int]] = []
+    for answer in answers:
+        c = answer.citations[0]
+        key = normalize(answer.text or "")
+        offset = passage_start.get(c.passage_id, 0)
+        span = (c.doc_id, offset + c.start, offset + c.end)
+        overlaps = any(d == span[0] and s < span[2] and span[1] < e for d, s, e in seen_spans)
+        if key in seen_text or overlaps:
+            continue
+        seen_text.add(key)
+        seen_spans.append(span)
+        kept.append(answer)
+    return kept
