@@ -1,0 +1,1 @@
+"""One module per `sanad` subcommand; each has `register(subparsers)`."""

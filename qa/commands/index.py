@@ -1,0 +1,30 @@
+"""`sanad index`: build (or rebuild) the BM25 index of a corpus."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from qa.commands.common import add_corpus_options, print_notices, settings_from
+from qa.pipeline import build_settings
+from retrieval.store import build_index
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("index", help="build the passage index | بناء الفهرس")
+    add_corpus_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    notices: list[str] = []
+    started = time.perf_counter()
+    index = build_index(settings.corpus, settings.index_dir(), build_settings(settings), notices)
+    print_notices(notices)
+    seconds = time.perf_counter() - started
+    print(
+        f"Indexed {len(index.documents)} documents, {len(index.passages)} passages "
+        f"in {seconds:.2f} s → {settings.index_dir()}"
+    )
+    return 0
