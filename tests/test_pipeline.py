@@ -1,0 +1,88 @@
+"""The pipeline end to end over the seeds with the embedded reader."""
+
+import pytest
+
+from qa.pipeline import Pipeline
+from qa.question import MAX_QUESTION_CHARS, QuestionError, check_question
+from qa.readers.embedded import EmbeddedReader
+from qa.select import select_answer
+from qa.types import Answer, Citation
+from retrieval.types import Hit, Passage
+
+
+@pytest.fixture(scope="module")
+def pipeline(seed_index) -> Pipeline:
+    return Pipeline(seed_index, EmbeddedReader())
+
+
+def test_spokesman_question_is_answered_and_cited(pipeline):
+    answer = pipeline.ask("من هو المتحدث باسم وزارة الخارجية الأمريكية؟")
+    assert answer.text == "ماثيو ميلر"
+    first = answer.citations[0]
+    assert first.doc_id == "003_d15b74a03d651d6f"
+    assert first.passage[first.start : first.end] == answer.text
+    assert first.title and answer.reader == "embedded" and answer.latency_ms > 0
+
+
+def test_every_citation_quotes_its_passage(pipeline):
+    answer = pipeline.ask("متى وصل بلينكن إلى تل أبيب؟")
+    assert answer.found
+    for c in answer.citations:
+        assert c.passage[c.start : c.end] == c.quote
+    assert answer.citations[0].quote == answer.text
+
+
+def test_unanswerable_question_gives_no_answer_and_closest_passages(pipeline):
+    answer = pipeline.ask("ما هي عاصمة أستراليا؟")
+    assert answer.text is None
+    assert answer.citations and all(c.start == c.end == 0 for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "😀🎉👍", "؟؟؟ !!", "x" * (MAX_QUESTION_CHARS + 1)])
+def test_unusable_questions_get_a_clear_arabic_message(pipeline, question):
+    with pytest.raises(QuestionError) as err:
+        pipeline.ask(question)
+    assert any("\u0600" <= ch <= "\u06ff" for ch in err.value.message_ar)
+    assert err.value.message_en
+
+
+def test_question_at_the_length_limit_is_accepted():
+    assert check_question("  " + "ب" * MAX_QUESTION_CHARS + " ") == "ب" * MAX_QUESTION_CHARS
+
+
+def _candidate(passage: Passage, start: int, end: int, score: float) -> Answer:
+    cite = Citation(passage.doc_id, "", "", passage.id, passage.text, start, end, score)
+    return Answer("q", passage.text[start:end], score, [cite], "test")
+
+
+def test_selection_drops_overlapping_duplicates_from_overlapping_passages():
+    text = "الجملة الأولى. قال المتحدث ماثيو ميلر اليوم. الجملة الثالثة."
+    a = Passage("d#0", "d", text[:45], 0, 45)
+    b = Passage("d#1", "d", text[15:], 15, len(text))
+    hits = [Hit(a, 2.0, 1), Hit(b, 1.0, 2)]
+    span = "ماثيو ميلر"
+    candidates = [
+        _candidate(a, a.text.index(span), a.text.index(span) + len(span), 0.9),
+        _candidate(b, b.text.index(span), b.text.index(span) + len(span), 0.8),
+        _candidate(b, b.text.index("الثالثة"), b.text.index("الثالثة") + 7, 0.5),
+    ]
+    answer = select_answer("q", hits, [], candidates, {}, threshold=0.1, reader_weight=0.7, reader_name="t")
+    assert answer.text == span
+    assert [c.quote for c in answer.citations] == [span, "الثالثة"]
+
+
+def test_selection_abstains_below_the_threshold():
+    p = Passage("d#0", "d", "نص قصير للاختبار.", 0, 17)
+    answer = select_answer(
+        "q", [Hit(p, 1.0, 1)], [], [_candidate(p, 0, 2, 0.1)], {}, threshold=0.5, reader_weight=1.0, reader_name="t"
+    )
+    assert answer.text is None and answer.citations[0].passage_id == "d#0"
+
+
+def test_combined_score_weighs_reader_and_retrieval():
+    p1, p2 = Passage("a", "d", "ألف باء", 0, 7), Passage("b", "d", "جيم دال", 8, 15)
+    hits = [Hit(p1, 10.0, 1), Hit(p2, 5.0, 2)]
+    cands = [_candidate(p1, 0, 3, 0.5), _candidate(p2, 0, 3, 0.7)]
+    answer = select_answer("q", hits, [], cands, {}, threshold=0.0, reader_weight=0.5, reader_name="t")
+    # p1: 0.5*0.5 + 0.5*1.0 = 0.75 beats p2: 0.5*0.7 + 0.5*0.5 = 0.6
+    assert answer.text == "ألف" and answer.score == pytest.approx(0.75)
