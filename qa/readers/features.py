@@ -1,0 +1,389 @@
+"""Candidate answer spans in a passage and the features that score them against an Arabic question.
+
+A candidate is a run of 1..MAX_SPAN_WORDS words inside one sentence, cut on word boundaries, so its
+text is `passage.text[start:end]` exactly. Its features are computed for all candidates of a sentence
+at once with numpy (prefix sums over per-word flags), which keeps a question over five passages in a
+few milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from retrieval.analyze import stopwords, strip_article, strip_prefix, strip_suffix
+from retrieval.chunk import sentence_spans
+from retrieval.normalize import normalized_words
+from retrieval.words import Word, words
+
+# ARCD answers run to 15 words (98th percentile 14), so longer spans are never worth scoring.
+MAX_SPAN_WORDS = 15
+
+KINDS = ("who", "when", "where", "how_many", "how", "why", "yes_no", "which", "what_is", "what", "name", "other")
+
+# Interrogatives in normalized spelling (alef forms folded, ى → ي, ة → ه).
+_KIND_WORDS = {
+    "who": {"من", "مين", "لمن"},
+    "when": {"متي", "امتي"},
+    "where": {"اين", "فين", "وين", "اينما"},
+    "how_many": {"كم", "بكم"},
+    "how": {"كيف", "ازاي"},
+    "why": {"لماذا", "ليش", "ليه", "لم"},
+    "yes_no": {"هل", "اهل"},
+    "which": {"اي", "ايه", "ايش", "شو", "بأي", "باي", "لاي", "فاي"},
+    "what": {"ما", "ماذا", "ماهو", "ماهي", "مالذي", "بماذا", "لما"},
+}
+# «في أي عام ...» asks when, «في أي مدينة ...» asks where: the noun after أي decides.
+_TIME_NOUNS = {"عام", "سنه", "قرن", "يوم", "شهر", "تاريخ", "وقت", "فتره", "عهد", "العام", "السنه", "القرن"}
+_PLACE_NOUNS = {"مدينه", "دوله", "بلد", "مكان", "منطقه", "قاره", "عاصمه", "ولايه", "محافظه", "جزيره", "اقليم", "قريه"}
+_NAME_NOUNS = {"اسم", "لقب", "تسميه"}
+
+_MONTHS = {
+    "يناير", "فبراير", "مارس", "ابريل", "مايو", "يونيو", "يوليو", "اغسطس", "سبتمبر", "اكتوبر", "نوفمبر",
+    "ديسمبر", "كانون", "شباط", "اذار", "نيسان", "ايار", "حزيران", "تموز", "اب", "ايلول", "تشرين",
+    "السبت", "الاحد", "الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "صباح", "مساء",
+}
+_TIME_WORDS = {"عام", "سنه", "قرن", "القرن", "العام", "هجري", "ميلادي", "هـ", "م", "ق"}
+# Stems (article stripped) of titles and roles that name a person's position.
+_TITLES = {
+    "وزير", "رئيس", "متحدث", "ملك", "امير", "سفير", "مدير", "قائد", "زعيم", "نائب", "امين", "مستشار",
+    "سلطان", "خليفه", "شيخ", "امام", "دكتور", "مبعوث", "مندوب", "ناطق", "حاكم", "قاضي", "اللواء", "لواء",
+    "العميد", "عميد", "جنرال", "كاتب", "شاعر", "صحفي", "عالم", "فيلسوف", "مؤسس", "رئيسه", "وزيره",
+}
+_PLACE_PREPS = {"في", "بمدينه", "بمدينة", "الي", "شمال", "جنوب", "شرق", "غرب", "وسط", "قرب", "مدينه", "عاصمه", "دوله", "ولايه"}
+_COPULAS = {"هو", "هي", "هم", "وهو", "وهي", "كان", "كانت", "يعد", "تعد", "يعتبر", "تعتبر", "اي", "يسمي", "تسمي", "بانه", "بانها"}
+_CAUSE_WORDS = {"بسبب", "لان", "لانه", "لانها", "نتيجه", "بهدف", "لكي", "كي", "حيث", "اذ", "لاجل", "سبب"}
+_DIGIT_RE = re.compile(r"\d")
+_YEAR_RE = re.compile(r"^(1[0-9]{3}|20[0-9]{2}|[0-9]{3})$")
+_LATIN_RE = re.compile(r"[a-z]")
+
+_LENGTH_BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15)  # upper bounds
+
+# Per-candidate features that do not depend on the question's kind.
+BASE_FEATURES = (
+    "bias_len_log", "matched_in_span", "matched_frac", "any_matched",
+    "left_matched", "right_matched", "left_dist", "right_dist", "near_dist", "no_match_in_sentence",
+    "punct_before", "punct_after", "sent_start", "sent_end", "start_stop", "end_stop", "start_waw",
+    "copula_before", "open_paren_before", "close_paren_after", "comma_after", "comma_inside",
+    "sent_coverage", "sent_best", "sent_rank_log", "sent_matched_log", "span_rel_pos", "sent_rel_pos",
+    "left_matched_x_punct_after", "left_matched_x_best", "right_matched_x_punct_before", "copula_x_best",
+    "cause_start", "cause_inside", "sent_len_log", "passage_sents_log", "whole_sentence",
+)
+# Candidate properties that mean something only against the question's kind (crossed with it).
+CROSS_FEATURES = tuple(f"len_le_{b}" for b in _LENGTH_BUCKETS) + (
+    "has_digit", "has_year", "has_month", "has_time_word", "has_title", "start_title", "has_latin",
+    "start_place_prep", "start_digit", "end_digit", "cause_start", "left_matched", "punct_after",
+    "all_digits", "bias",
+)
+
+
+def feature_names() -> list[str]:
+    """Column names of the feature matrix, in order: base features, then property x kind crosses."""
+    return list(BASE_FEATURES) + [f"{c}@{k}" for k in KINDS for c in CROSS_FEATURES]
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    kind: str
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """All candidate spans of some passages: which passage, character offsets, and base/cross features."""
+
+    passage_index: np.ndarray  # (n,) int
+    start: np.ndarray  # (n,) int, character offsets into the passage
+    end: np.ndarray
+    base: np.ndarray  # (n, len(BASE_FEATURES)) float32
+    cross: np.ndarray  # (n, len(CROSS_FEATURES)) float32
+    word_start: np.ndarray  # (n,) int, passage word index (for training labels)
+    word_end: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def matrix(self, kind: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """The full feature matrix (of `rows`, or all): base features, then the crosses in `kind`'s block."""
+        base = self.base if rows is None else self.base[rows]
+        cross = self.cross if rows is None else self.cross[rows]
+        full = np.zeros((len(base), len(BASE_FEATURES) + len(KINDS) * len(CROSS_FEATURES)), dtype=np.float32)
+        full[:, : len(BASE_FEATURES)] = base
+        offset = len(BASE_FEATURES) + KINDS.index(kind) * len(CROSS_FEATURES)
+        full[:, offset : offset + len(CROSS_FEATURES)] = cross
+        return full
+
+    def linear_scores(self, kind: str, weights: np.ndarray, bias: float) -> np.ndarray:
+        """`matrix(kind) @ weights + bias` without building the mostly-zero matrix."""
+        n_base = len(BASE_FEATURES)
+        offset = n_base + KINDS.index(kind) * len(CROSS_FEATURES)
+        return self.base @ weights[:n_base] + self.cross @ weights[offset : offset + len(CROSS_FEATURES)] + bias
+
+
+def question_info(question: str) -> QuestionInfo:
+    """The question's kind (from its interrogative) and its content-word stems."""
+    return QuestionInfo(kind=question_kind(question), terms=frozenset(_question_terms(question)))
+
+
+def question_kind(question: str) -> str:
+    """What the answer should look like, from the interrogative and, after أي/ما, the noun that follows."""
+    norms = normalized_words(question)
+    for position, norm in enumerate(norms[:5]):
+        kind = next((k for k, forms in _KIND_WORDS.items() if norm in forms), None)
+        if kind is None:
+            continue
+        following = norms[position + 1] if position + 1 < len(norms) else ""
+        if kind in ("which", "what"):
+            noun = strip_article(following)
+            if following in _TIME_NOUNS or noun in _TIME_NOUNS:
+                return "when"
+            if following in _PLACE_NOUNS or noun in _PLACE_NOUNS:
+                return "where"
+            if noun in _NAME_NOUNS:
+                return "name"
+            if kind == "what" and following in {"هو", "هي", "هم", "معني", "المقصود"}:
+                return "what_is"
+        return kind
+    return "other"
+
+
+def stem(norm: str) -> str:
+    """The light stem used for overlap between question and passage words."""
+    return _stem(norm)
+
+
+@lru_cache(maxsize=1 << 18)
+def _stem(norm: str) -> str:
+    return strip_suffix(strip_prefix(norm))
+
+
+def _question_terms(question: str) -> list[str]:
+    stop = stopwords()
+    return [_stem(w) for w in normalized_words(question) if w not in stop and len(w) > 1]
+
+
+def candidates(info: QuestionInfo, passages: Sequence[str]) -> Candidates:
+    """Every candidate span of every passage with its features."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    for p_index, text in enumerate(passages):
+        parts.extend(_passage_candidates(info, p_index, text))
+    if not parts:
+        empty_i = np.zeros(0, dtype=np.int64)
+        return Candidates(
+            empty_i, empty_i, empty_i,
+            np.zeros((0, len(BASE_FEATURES)), np.float32), np.zeros((0, len(CROSS_FEATURES)), np.float32),
+            empty_i, empty_i,
+        )
+    cols = list(zip(*parts))
+    return Candidates(
+        passage_index=np.concatenate(cols[0]),
+        start=np.concatenate(cols[1]),
+        end=np.concatenate(cols[2]),
+        base=np.concatenate(cols[3]),
+        cross=np.concatenate(cols[4]),
+        word_start=np.concatenate(cols[5]),
+        word_end=np.concatenate(cols[6]),
+    )
+
+
+@dataclass
+class _Sentence:
+    words: list[Word]
+    first: int  # index of its first word in the passage's word list
+    matched: np.ndarray
+    coverage: float
+    n_matched: int
+
+
+def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tuple[np.ndarray, ...]]:
+    all_words = words(text)
+    if not all_words:
+        return []
+    sentences: list[_Sentence] = []
+    position = 0
+    terms = info.terms
+    for s_start, s_end in sentence_spans(text):
+        while position < len(all_words) and all_words[position].start < s_start:
+            position += 1
+        first = position
+        while position < len(all_words) and all_words[position].end <= s_end:
+            position += 1
+        sent = all_words[first:position]
+        if not sent:
+            continue
+        matched = np.array([_stem(w.norm) in terms for w in sent], dtype=bool)
+        found = {_stem(w.norm) for w, m in zip(sent, matched) if m}
+        coverage = len(found) / len(terms) if terms else 0.0
+        sentences.append(_Sentence(sent, first, matched, coverage, int(matched.sum())))
+    if not sentences:
+        return []
+    coverages = np.array([s.coverage for s in sentences])
+    order = np.argsort(-coverages, kind="stable")
+    rank = np.empty(len(sentences), dtype=np.int64)
+    rank[order] = np.arange(len(sentences))
+    best = coverages.max()
+    out = []
+    for s_index, sentence in enumerate(sentences):
+        out.append(
+            _sentence_candidates(
+                text, p_index, sentence, s_index, len(sentences), int(rank[s_index]), best > 0 and sentence.coverage == best
+            )
+        )
+    return out
+
+
+def _sentence_candidates(
+    text: str, p_index: int, s: _Sentence, s_index: int, n_sents: int, rank: int, is_best: bool
+) -> tuple[np.ndarray, ...]:
+    sent = s.words
+    m = len(sent)
+    stop = stopwords()
+    norms = [w.norm for w in sent]
+    matched = s.matched.astype(np.float32)
+    is_stop = np.array([n in stop for n in norms], dtype=np.float32)
+    digit = np.array([bool(_DIGIT_RE.search(n)) for n in norms], dtype=np.float32)
+    year = np.array([bool(_YEAR_RE.match(n)) for n in norms], dtype=np.float32)
+    month = np.array([n in _MONTHS or strip_article(n) in _MONTHS for n in norms], dtype=np.float32)
+    time_word = np.array([n in _TIME_WORDS for n in norms], dtype=np.float32)
+    title = np.array([strip_article(n) in _TITLES or _stem(n) in _TITLES for n in norms], dtype=np.float32)
+    latin = np.array([bool(_LATIN_RE.search(n)) for n in norms], dtype=np.float32)
+    place_prep = np.array([n in _PLACE_PREPS for n in norms], dtype=np.float32)
+    copula = np.array([n in _COPULAS for n in norms], dtype=np.float32)
+    cause = np.array([n in _CAUSE_WORDS for n in norms], dtype=np.float32)
+    waw = np.array([n == "و" for n in norms], dtype=np.float32)
+    gaps_before = [text[sent[i - 1].end : sent[i].start] if i else "" for i in range(m)]
+    gaps_after = [text[sent[i].end : sent[i + 1].start] if i + 1 < m else "" for i in range(m)]
+    punct_before = np.array([i == 0 or any(not c.isspace() for c in g) for i, g in enumerate(gaps_before)], np.float32)
+    punct_after = np.array([i == m - 1 or any(not c.isspace() for c in g) for i, g in enumerate(gaps_after)], np.float32)
+    open_paren = np.array([("(" in g or "«" in g or '"' in g) for g in gaps_before], np.float32)
+    close_paren = np.array([(")" in g or "»" in g or '"' in g) for g in gaps_after], np.float32)
+    comma_after = np.array([("،" in g or "," in g) for g in gaps_after], np.float32)
+
+    # Distance (in words) from each position to the nearest matched word on its left / right.
+    big = 50.0
+    left_near = np.full(m, big, np.float32)
+    right_near = np.full(m, big, np.float32)
+    last = -1
+    for i in range(m):
+        if matched[i]:
+            last = i
+        left_near[i] = (i - last) if last >= 0 else big
+    last = -1
+    for i in range(m - 1, -1, -1):
+        if matched[i]:
+            last = i
+        right_near[i] = (last - i) if last >= 0 else big
+
+    starts, lengths = np.meshgrid(np.arange(m), np.arange(1, MAX_SPAN_WORDS + 1), indexing="ij")
+    starts, lengths = starts.ravel(), lengths.ravel()
+    keep = starts + lengths <= m
+    i, length = starts[keep], lengths[keep]
+    j = i + length - 1
+
+    def span_sum(flags: np.ndarray) -> np.ndarray:
+        prefix = np.concatenate([[0.0], np.cumsum(flags)])
+        return (prefix[j + 1] - prefix[i]).astype(np.float32)
+
+    def before(flags: np.ndarray) -> np.ndarray:
+        padded = np.concatenate([[0.0], flags])
+        return padded[i].astype(np.float32)  # flags[i-1], 0 at sentence start
+
+    def after(flags: np.ndarray) -> np.ndarray:
+        padded = np.concatenate([flags, [0.0]])
+        return padded[j + 1].astype(np.float32)  # flags[j+1], 0 at sentence end
+
+    n = len(i)
+    length_f = length.astype(np.float32)
+    in_span = span_sum(matched)
+    left_m = before(matched)
+    right_m = after(matched)
+    # Nearest matched word outside the span: left of its start, right of its end.
+    left_dist = np.where(i > 0, np.concatenate([[big], left_near])[i], big)
+    right_dist = np.where(j < m - 1, np.concatenate([right_near, [big]])[j + 1], big)
+    near = np.minimum(left_dist, right_dist)
+    p_before = punct_before[i]
+    p_after = punct_after[j]
+    commas_inside = span_sum(comma_after) - comma_after[j]
+    cause_start = cause[i]
+    whole = ((i == 0) & (j == m - 1)).astype(np.float32)
+    rel = np.float32(1.0 / max(1, m - 1))
+
+    base = np.column_stack(
+        [
+            np.log1p(length_f),
+            in_span,
+            in_span / length_f,
+            (in_span > 0).astype(np.float32),
+            left_m,
+            right_m,
+            np.log1p(left_dist) / 4,
+            np.log1p(right_dist) / 4,
+            np.log1p(near) / 4,
+            np.full(n, float(s.n_matched == 0), np.float32),
+            p_before,
+            p_after,
+            (i == 0).astype(np.float32),
+            (j == m - 1).astype(np.float32),
+            is_stop[i],
+            is_stop[j],
+            waw[i],
+            before(copula),
+            open_paren[i],
+            close_paren[j],
+            comma_after[j],
+            commas_inside,
+            np.full(n, s.coverage, np.float32),
+            np.full(n, float(is_best), np.float32),
+            np.full(n, np.log1p(rank), np.float32),
+            np.full(n, np.log1p(s.n_matched), np.float32),
+            i * rel,
+            np.full(n, s_index / max(1, n_sents - 1), np.float32),
+            left_m * p_after,
+            left_m * float(is_best),
+            right_m * p_before,
+            before(copula) * float(is_best),
+            cause_start,
+            (span_sum(cause) > 0).astype(np.float32),
+            np.full(n, np.log1p(m) / 4, np.float32),
+            np.full(n, np.log1p(n_sents), np.float32),
+            whole,
+        ]
+    ).astype(np.float32)
+
+    digits_in = span_sum(digit)
+    cross = np.column_stack(
+        [(length <= b).astype(np.float32) for b in _LENGTH_BUCKETS]
+        + [
+            (digits_in > 0).astype(np.float32),
+            (span_sum(year) > 0).astype(np.float32),
+            (span_sum(month) > 0).astype(np.float32),
+            (span_sum(time_word) > 0).astype(np.float32),
+            (span_sum(title) > 0).astype(np.float32),
+            title[i],
+            (span_sum(latin) > 0).astype(np.float32),
+            place_prep[i],
+            digit[i],
+            digit[j],
+            cause_start,
+            left_m,
+            p_after,
+            (digits_in == length_f).astype(np.float32),
+            np.ones(n, np.float32),
+        ]
+    ).astype(np.float32)
+
+    starts_c = np.array([w.start for w in sent])[i]
+    ends_c = np.array([w.end for w in sent])[j]
+    return (
+        np.full(n, p_index, np.int64),
+        starts_c.astype(np.int64),
+        ends_c.astype(np.int64),
+        base,
+        cross,
+        (i + s.first).astype(np.int64),
+        (j + s.first).astype(np.int64),
+    )
