@@ -6,11 +6,12 @@ records the analyzer's `signature` so that the two can never drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from retrieval.normalize import NORMALIZER_VERSION, normalize, normalized_words
+from retrieval.normalize import NORMALIZER_VERSION, normalize, normalize_word, normalized_words, raw_words
 
 STEMMERS = ("none", "article", "prefix", "light")
 
@@ -63,7 +64,7 @@ def stopwords() -> frozenset[str]:
 class Analyzer:
     """Normalization, tokenization, stopwords and stemming, as one configured unit."""
 
-    stemmer: str = "article"
+    stemmer: str = "light"
     remove_stopwords: bool = True
 
     def __post_init__(self) -> None:
@@ -84,6 +85,22 @@ class Analyzer:
         terms = (_term(w, self.stemmer, self.remove_stopwords) for w in normalized_words(text))
         return [t for t in terms if t]
 
+    def term_ids(self, texts: Iterable[str], vocab: dict[str, int]) -> tuple[list[int], list[int]]:
+        """Ids in `vocab` of `terms(text)` for every text, flattened with -1 where a raw word gives no
+        term, and each text's count of raw words; new terms are added to `vocab` in order of first use.
+
+        The indexing fast path: one cached lookup per raw word instead of three (normalize, stem, vocab).
+        """
+        ids_of = _RawWordIds(self, vocab)
+        lookup = ids_of.__getitem__
+        flat: list[int] = []
+        counts: list[int] = []
+        for text in texts:
+            words = raw_words(text)
+            flat.extend(map(lookup, words))
+            counts.append(len(words))
+        return flat, counts
+
     def stem(self, word: str) -> str:
         """The stem of one normalized word."""
         return _STEM[self.stemmer](word)
@@ -93,7 +110,7 @@ _STEM = {
     "none": lambda word: word,
     "article": strip_article,
     "prefix": strip_prefix,
-    "light": lambda word: strip_suffix(strip_prefix(word)),
+    "light": lambda word: strip_prefix(strip_suffix(word)),
 }
 
 
@@ -103,3 +120,19 @@ def _term(word: str, stemmer: str, remove_stopwords: bool) -> str:
     if remove_stopwords and word in stopwords():
         return ""
     return _STEM[stemmer](word)
+
+
+class _RawWordIds(dict[str, int]):
+    """Raw word → id of its term in `vocab`, or -1 for a word that yields none (symbols, stopwords)."""
+
+    def __init__(self, analyzer: Analyzer, vocab: dict[str, int]) -> None:
+        super().__init__()
+        self._analyzer = analyzer
+        self._vocab = vocab
+
+    def __missing__(self, word: str) -> int:
+        normalized = normalize_word(word)
+        term = _term(normalized, self._analyzer.stemmer, self._analyzer.remove_stopwords) if normalized else ""
+        term_id = self._vocab.setdefault(term, len(self._vocab)) if term else -1
+        self[word] = term_id
+        return term_id

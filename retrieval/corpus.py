@@ -98,7 +98,20 @@ def _txt_document(file: Path, raw: str, problems: list[str]) -> Document | None:
     )
 
 
+def is_question_set(text: str) -> bool:
+    """A JSON Lines file of gold questions (`{"question", "answers"}`), which lives beside the articles."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and "question" in record and "answers" in record and "text" not in record
+
+
 def _jsonl_documents(file: Path, text: str, problems: list[str]) -> list[Document]:
+    if is_question_set(text):
+        log.debug("%s is a question set, not documents; not indexed", file)
+        return []
     docs: list[Document] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

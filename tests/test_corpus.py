@@ -157,3 +157,12 @@ def test_loading_never_writes_to_the_corpus(tmp_path, seeds_dir):
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     load_corpus(tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_gold_question_set_beside_the_articles_is_not_indexed(tmp_path):
+    (tmp_path / "a.txt").write_text("خبر سليم يكفي لبناء الفهرس.", "utf-8")
+    (tmp_path / "gold.jsonl").write_text(
+        json.dumps({"id": "q1", "question": "ما الخبر؟", "answers": ["خبر"], "doc_id": "a"}, ensure_ascii=False), "utf-8"
+    )
+    loaded = load_corpus(tmp_path)
+    assert [d.id for d in loaded.documents] == ["a"] and loaded.problems == []
