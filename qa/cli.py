@@ -17,7 +17,7 @@ log = logging.getLogger("sanad")
 
 # Subcommands of this package, in help order. Front ends outside qa (the Telegram bot) register
 # through the "sanad.commands" entry point group, since qa must not import them.
-_COMMANDS = ("qa.commands.index", "qa.commands.ask", "qa.commands.repl", "qa.commands.train_reader")
+_COMMANDS = ("qa.commands.index", "qa.commands.ask", "qa.commands.repl", "qa.commands.train_reader", "qa.commands.eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

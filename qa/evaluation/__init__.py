@@ -1,0 +1,1 @@
+"""Evaluation against a gold question set: load gold, run the pipeline or the reader, score, report."""
