@@ -20,13 +20,14 @@ from camel_tools.utils.normalize import (
 )
 
 # Bump whenever a rule changes what it produces: saved indexes record it and refuse to load on mismatch.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"
 
 TATWEEL = "\u0640"
 _TATWEEL_RE = re.compile(TATWEEL + "+")
 
-# Hamza on a carrier (waw, yeh) is written inconsistently in news text and almost never in chat.
-_HAMZA_CARRIERS = str.maketrans({"ؤ": "و", "ئ": "ي"})
+# The seat of a hamza varies between spelling traditions (مسؤول / مسئول, شؤون / شئون): fold the
+# carriers to the bare hamza so both spellings meet.
+_HAMZA_CARRIERS = str.maketrans({"ؤ": "ء", "ئ": "ء"})
 
 # Persian/Urdu letter forms that scraped Arabic text often contains (e.g. «الخارجیة الأمیرکی»).
 _PERSIAN_LETTERS = str.maketrans({"ی": "ي", "ې": "ي", "ۍ": "ي", "ک": "ك", "ڪ": "ك", "ہ": "ه", "ۀ": "ه", "ە": "ه"})
@@ -59,7 +60,7 @@ def normalize_alef(text: str) -> str:
 
 
 def normalize_hamza(text: str) -> str:
-    """ؤ → و, ئ → ي: hamza carriers that users drop or swap."""
+    """ؤ ئ → ء: one spelling for the hamza whatever its seat."""
     return text.translate(_HAMZA_CARRIERS)
 
 
@@ -133,9 +134,14 @@ def normalize(text: str) -> str:
 
 def normalized_words(text: str) -> list[str]:
     """`normalize(text).split()`, computed word by word with a cache: the fast path for indexing."""
+    return [w for w in map(normalize_word, raw_words(text)) if w]
+
+
+def raw_words(text: str) -> list[str]:
+    """The pieces of `text` that `normalize_word` maps to its normalized words ("" pieces included)."""
     if not unicodedata.is_normalized("NFKC", text):
         text = unicode_nfkc(text)
-    return [w for w in map(normalize_word, _PUNCTUATION_RE.split(text)) if w]
+    return _PUNCTUATION_RE.split(text)
 
 
 @lru_cache(maxsize=1 << 20)

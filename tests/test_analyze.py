@@ -26,7 +26,7 @@ def test_strip_prefix_removes_bare_proclitic_only_from_long_words():
 
 
 def test_strip_suffix():
-    assert strip_suffix("مسوولين") == "مسوول"
+    assert strip_suffix("مسءولين") == "مسءول"
     assert strip_suffix("بلد") == "بلد"
 
 
