@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 
 from qa.commands.common import configure_logging
 from qa.question import QuestionError
+from qa.readers.transformers_reader import ReaderLoadError
 from retrieval.corpus import CorpusError
 from retrieval.index import IndexError_
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["repl", *(argv if argv is not None else sys.argv[1:])])
     try:
         return int(args.func(args) or 0)
-    except (CorpusError, IndexError_) as err:
+    except (CorpusError, IndexError_, ReaderLoadError) as err:
         print(f"sanad: {err}", file=sys.stderr)
         return 1
     except QuestionError as err:

@@ -100,3 +100,22 @@ def test_offline_fallback_never_imports_torch(tmp_path, seeds_dir, offline):
     assert json.loads(lines[0])["answer"] == "ماثيو ميلر"
     assert lines[-1] == "LIGHT"
     assert "embedded reader" in done.stderr
+
+
+def test_explicit_transformers_reader_without_network_fails_fast_and_clearly(capsys, tmp_path, seeds_dir, offline):
+    code = main(["ask", "--reader", "transformers", "--corpus", str(seeds_dir), "--index", str(tmp_path / "ix"), SPOKESMAN])
+    assert code == 1
+    assert "unreachable" in capsys.readouterr().err
+
+
+def test_auto_uses_a_local_checkpoint(capsys, tmp_path, seeds_dir, seed_corpus, offline):
+    from tests.tiny_model import build_tiny_qa_model
+
+    model = build_tiny_qa_model(tmp_path / "model", [d.text for d in seed_corpus.documents])
+    code = main(["ask", "--json", "--model", str(model), "--corpus", str(seeds_dir), "--index", str(tmp_path / "ix"), SPOKESMAN])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["reader"] == f"transformers:{model}"
+    if out["answer"] is not None:
+        first = out["citations"][0]
+        assert first["passage"][first["start"] : first["end"]] == out["answer"]

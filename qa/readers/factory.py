@@ -23,12 +23,17 @@ def make_reader(settings: Settings, notice: list[str] | None = None) -> Reader:
         raise ValueError(f"unknown reader {kind!r}; choose one of {', '.join(READER_KINDS)}")
     if kind == "embedded":
         return embedded_reader()
-    if kind == "transformers":
-        return _transformers_reader(settings, local_only=not _model_is_remote(settings.model) or _hub_offline())
-    reason = model_unavailable_reason(settings)
-    if reason is None:
-        from qa.readers.transformers_reader import ReaderLoadError
+    from qa.readers.transformers_reader import ReaderLoadError
 
+    reason = model_unavailable_reason(settings)
+    if kind == "transformers":
+        # Asked for explicitly: fail at once with the reason rather than wait on the hub's retries.
+        if reason is not None:
+            raise ReaderLoadError(f"Cannot use the transformers reader: {reason}")
+        reader = _transformers_reader(settings, local_only=_is_cached_or_local(settings.model))
+        reader.warm_up()
+        return reader
+    if reason is None:
         reader = _transformers_reader(settings, local_only=_is_cached_or_local(settings.model))
         try:
             reader.warm_up()
@@ -73,10 +78,6 @@ def _transformers_reader(settings: Settings, local_only: bool) -> Reader:
         batch_size=settings.reader_batch_size,
         local_files_only=local_only,
     )
-
-
-def _model_is_remote(model: str) -> bool:
-    return not Path(model).expanduser().exists()
 
 
 def _is_cached_or_local(model: str) -> bool:
