@@ -40,6 +40,8 @@ def configure_logging(verbose: bool) -> None:
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # bm25s sets its own logger to DEBUG at import, which would print build steps on every rebuild.
+    logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def print_notices(notices: list[str]) -> None:
