@@ -1,11 +1,15 @@
 """EM and F1 for Arabic answers: SQuAD's metric with an Arabic answer normalizer.
 
-Each normalization rule is a separate function so that it can be tested and justified alone.
+Each normalization rule is a separate function so that it can be tested and justified alone. The
+character rules are the retrieval normalizer's (one spelling per letter); the word rules below are
+the answer-level ones, the Arabic counterpart of SQuAD dropping "a/an/the": clitics and a leading
+preposition that the sentence's syntax glues to a span without changing what it names.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
@@ -28,6 +32,20 @@ from retrieval.normalize import (
 _CLITIC_ARTICLE_RE = re.compile(r"^(?:و|ف|ب|ك|ل)?(?:ال|لل)(?=\w{2,})")
 # A bare leading و («و ماثيو ميلر» / «وماثيو») is a conjunction when the rest is a real word.
 _LEADING_WAW_RE = re.compile(r"^و(?=\w{3,})")
+# One-letter prefixes left standing alone once a tatweel or a quote is removed: «بـ"القضاء"» → «ب قضاء».
+_DETACHED_CLITICS = frozenset("وفبكل")
+# Prepositions that open a span only because of the sentence around it: «في القاهرة» / «القاهرة»,
+# «في 7 أكتوبر» / «7 أكتوبر». Only these four, only as the first word: «منذ», «من», «بعد» and
+# «قبل» change the meaning of a time or place, so they stay.
+_LEADING_PREPOSITIONS = frozenset({"في", "علي", "الي", "عن"})
+
+
+def remove_format_characters(text: str) -> str:
+    """Drop invisible format characters (RLM/LRM, bidi isolates, ZWJ/ZWNJ, BOM, soft hyphen).
+
+    Copied web text carries them inside words; without this rule they would split a word in two.
+    """
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def strip_article(word: str) -> str:
@@ -40,24 +58,41 @@ def strip_leading_waw(word: str) -> str:
     return _LEADING_WAW_RE.sub("", word)
 
 
+def drop_detached_clitics(words: list[str]) -> list[str]:
+    """One-letter clitics standing alone (و ف ب ك ل) are not words of the answer."""
+    return [w for w in words if w not in _DETACHED_CLITICS]
+
+
+def drop_leading_preposition(words: list[str]) -> list[str]:
+    """A first word في / على / إلى / عن (already letter-normalized) is dropped if anything follows it."""
+    return words[1:] if len(words) > 1 and words[0] in _LEADING_PREPOSITIONS else words
+
+
+# Character rules, in order: NFKC first (it decomposes ligatures the others expect), punctuation
+# last but one (after the letter rules, so no letter is mistaken for a separator).
+CHARACTER_RULES = (
+    unicode_nfkc,
+    remove_format_characters,
+    normalize_persian_letters,
+    remove_diacritics,
+    remove_tatweel,
+    normalize_alef,
+    normalize_hamza,
+    normalize_alef_maksura,
+    normalize_teh_marbuta,
+    normalize_digits,
+    str.lower,
+    remove_punctuation,
+    collapse_spaces,
+)
+
+
 def normalize_answer(text: str) -> str:
     """Fold the spelling variation that does not change an answer's meaning."""
-    for rule in (
-        unicode_nfkc,
-        normalize_persian_letters,
-        remove_diacritics,
-        remove_tatweel,
-        normalize_alef,
-        normalize_hamza,
-        normalize_alef_maksura,
-        normalize_teh_marbuta,
-        normalize_digits,
-        str.lower,
-        remove_punctuation,
-        collapse_spaces,
-    ):
+    for rule in CHARACTER_RULES:
         text = rule(text)
-    return " ".join(strip_article(strip_leading_waw(w)) for w in text.split())
+    words = drop_leading_preposition(drop_detached_clitics(text.split()))
+    return " ".join(w for w in (strip_article(strip_leading_waw(w)) for w in words) if w)
 
 
 def exact_match(prediction: str | None, gold: Iterable[str]) -> float:
