@@ -13,19 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-from retrieval.normalize import (
-    collapse_spaces,
-    normalize_alef,
-    normalize_alef_maksura,
-    normalize_digits,
-    normalize_hamza,
-    normalize_persian_letters,
-    normalize_teh_marbuta,
-    remove_diacritics,
-    remove_punctuation,
-    remove_tatweel,
-    unicode_nfkc,
-)
+from retrieval.normalize import normalize
 
 # The article and the one-letter conjunctions/prepositions glued to it. «والرئيس» vs «الرئيس» or
 # «رئيس» is the same answer; SQuAD's English normalizer drops "a/an/the" for the same reason.
@@ -68,30 +56,11 @@ def drop_leading_preposition(words: list[str]) -> list[str]:
     return words[1:] if len(words) > 1 and words[0] in _LEADING_PREPOSITIONS else words
 
 
-# Character rules, in order: NFKC first (it decomposes ligatures the others expect), punctuation
-# last but one (after the letter rules, so no letter is mistaken for a separator).
-CHARACTER_RULES = (
-    unicode_nfkc,
-    remove_format_characters,
-    normalize_persian_letters,
-    remove_diacritics,
-    remove_tatweel,
-    normalize_alef,
-    normalize_hamza,
-    normalize_alef_maksura,
-    normalize_teh_marbuta,
-    normalize_digits,
-    str.lower,
-    remove_punctuation,
-    collapse_spaces,
-)
-
-
 def normalize_answer(text: str) -> str:
     """Fold the spelling variation that does not change an answer's meaning."""
-    for rule in CHARACTER_RULES:
-        text = rule(text)
-    words = drop_leading_preposition(drop_detached_clitics(text.split()))
+    # The character rules are retrieval's normalizer (one spelling per letter, punctuation to spaces),
+    # after removing the invisible characters it would otherwise turn into word breaks.
+    words = drop_leading_preposition(drop_detached_clitics(normalize(remove_format_characters(text)).split()))
     return " ".join(w for w in (strip_article(strip_leading_waw(w)) for w in words) if w)
 
 
