@@ -18,7 +18,14 @@ log = logging.getLogger("sanad")
 
 # Subcommands of this package, in help order. Front ends outside qa (the Telegram bot) register
 # through the "sanad.commands" entry point group, since qa must not import them.
-_COMMANDS = ("qa.commands.index", "qa.commands.ask", "qa.commands.repl", "qa.commands.train_reader", "qa.commands.eval")
+_COMMANDS = (
+    "qa.commands.index",
+    "qa.commands.ask",
+    "qa.commands.repl",
+    "qa.commands.train_reader",
+    "qa.commands.eval",
+    "qa.commands.bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,11 +7,19 @@ records the analyzer's `signature` so that the two can never drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from retrieval.normalize import NORMALIZER_VERSION, normalize, normalize_word, normalized_words, raw_words
+from retrieval.normalize import (
+    NORMALIZER_VERSION,
+    nfkc_once,
+    normalize,
+    normalize_word,
+    normalized_words,
+    split_at_separators,
+)
 
 STEMMERS = ("none", "article", "prefix", "light")
 
@@ -86,19 +94,20 @@ class Analyzer:
         return [t for t in terms if t]
 
     def term_ids(self, texts: Iterable[str], vocab: dict[str, int]) -> tuple[list[int], list[int]]:
-        """Ids in `vocab` of `terms(text)` for every text, flattened with -1 where a raw word gives no
-        term, and each text's count of raw words; new terms are added to `vocab` in order of first use.
+        """Ids in `vocab` of `terms(text)` for every text, flattened, and each text's count of terms;
+        new terms are added to `vocab` in order of first use.
 
-        The indexing fast path: one cached lookup per raw word instead of three (normalize, stem, vocab).
+        The indexing fast path: one cached lookup per whitespace token instead of a regex split and
+        three lookups (normalize, stem, vocab) per word.
         """
-        ids_of = _RawWordIds(self, vocab)
+        ids_of = _TokenIds(self, vocab)
         lookup = ids_of.__getitem__
         flat: list[int] = []
         counts: list[int] = []
         for text in texts:
-            words = raw_words(text)
-            flat.extend(map(lookup, words))
-            counts.append(len(words))
+            before = len(flat)
+            flat.extend(chain.from_iterable(map(lookup, nfkc_once(text).split())))
+            counts.append(len(flat) - before)
         return flat, counts
 
     def stem(self, word: str) -> str:
@@ -122,17 +131,19 @@ def _term(word: str, stemmer: str, remove_stopwords: bool) -> str:
     return _STEM[stemmer](word)
 
 
-class _RawWordIds(dict[str, int]):
-    """Raw word → id of its term in `vocab`, or -1 for a word that yields none (symbols, stopwords)."""
+class _TokenIds(dict[str, tuple[int, ...]]):
+    """Whitespace token of NFKC text → ids in `vocab` of the terms it yields (most give one, stopwords none)."""
 
     def __init__(self, analyzer: Analyzer, vocab: dict[str, int]) -> None:
         super().__init__()
         self._analyzer = analyzer
         self._vocab = vocab
 
-    def __missing__(self, word: str) -> int:
-        normalized = normalize_word(word)
-        term = _term(normalized, self._analyzer.stemmer, self._analyzer.remove_stopwords) if normalized else ""
-        term_id = self._vocab.setdefault(term, len(self._vocab)) if term else -1
-        self[word] = term_id
-        return term_id
+    def __missing__(self, token: str) -> tuple[int, ...]:
+        ids = []
+        for word in filter(None, map(normalize_word, split_at_separators(token))):
+            term = _term(word, self._analyzer.stemmer, self._analyzer.remove_stopwords)
+            if term:
+                ids.append(self._vocab.setdefault(term, len(self._vocab)))
+        self[token] = found = tuple(ids)
+        return found

@@ -1,8 +1,10 @@
 """The BM25 passage index: build from documents, save as a folder, load, search.
 
-bm25s does the scoring (sparse precomputed scores); this module owns what bm25s does not: our own
-Arabic analyzer, the passages and documents beside the matrix, a manifest recording how the index
-was built, refusal to load a mismatched or damaged index, and atomic saves.
+bm25s holds the sparse precomputed scores and saves/loads them; this module owns what bm25s does not:
+our own Arabic analyzer, a vectorized build of the score matrix (bm25s's builder loops in Python per
+passage), a query path that costs a query's postings, the passages and documents beside the matrix
+(read lazily once loaded), a manifest recording how the index was built, refusal to load a mismatched
+or damaged index, and atomic saves.
 
 Scoring variant: Okapi BM25 with Robertson idf floored at zero (terms in more than half of the
 passages score nothing) and the (k1 + 1) tf numerator, i.e. bm25s `method="atire", idf_method=
@@ -17,8 +19,9 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,20 +33,30 @@ from tqdm import tqdm
 from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
 from retrieval.normalize import normalize
+from retrieval.records import JsonlRecords, StoredDocuments, StoredPassages, write_jsonl
 from retrieval.types import Document, Hit, Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+# 2: passages and documents have byte-offset tables, for lazy loading.
+INDEX_FORMAT = 2
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
+PASSAGE_OFFSETS = "passages.offsets.npy"
 DOCUMENTS = "documents.jsonl"
+DOCUMENT_OFFSETS = "documents.offsets.npy"
+DOCUMENT_IDS = "documents.ids.json"
 _BM25_METHOD = "atire"
 _BM25_IDF = "robertson"
 # Show a progress bar from this many passages on; small corpora build in well under a second.
 PROGRESS_FROM = 5_000
 # Largest corpus for which `closest` scans every passage.
 FUZZY_LIMIT = 50_000
+# Passages analyzed per step of a build: bounds the memory held as Python ints.
+_ANALYZE_CHUNK = 100_000
+# A query whose postings exceed 1/_DENSE_FROM of the corpus sums into a dense per-thread buffer:
+# cheaper than sorting its postings.
+_DENSE_FROM = 16
 
 
 class IndexError_(Exception):
@@ -95,8 +108,8 @@ class BM25Index:
     def __init__(
         self,
         retriever: bm25s.BM25,
-        passages: list[Passage],
-        documents: dict[str, Document],
+        passages: Sequence[Passage],
+        documents: Mapping[str, Document],
         settings: BuildSettings,
         manifest: dict[str, Any],
     ) -> None:
@@ -109,6 +122,8 @@ class BM25Index:
         self._data = np.asarray(retriever.scores["data"])
         self._indices = np.asarray(retriever.scores["indices"])
         self._indptr = np.asarray(retriever.scores["indptr"])
+        self._num_docs = int(retriever.scores["num_docs"])
+        self._buffers = threading.local()
         self._trigram_sets: list[frozenset[str]] | None = None
 
     # -- building -------------------------------------------------------------------------------
@@ -131,14 +146,14 @@ class BM25Index:
             raise IndexError_("The corpus has no text to index.")
         show = len(passages) >= PROGRESS_FROM if progress is None else progress
         vocab: dict[str, int] = {}
-        token_ids: list[list[int]] = []
-        terms_of = settings.analyzer.terms
-        for passage in tqdm(passages, desc="Indexing passages", unit="passage", disable=not show):
-            token_ids.append([vocab.setdefault(t, len(vocab)) for t in terms_of(passage.text)])
+        term_ids, passage_ids = _analyze(passages, settings.analyzer, vocab, show)
         if not vocab:
             raise IndexError_("The corpus has no indexable words (only stopwords or symbols).")
         retriever = bm25s.BM25(k1=settings.k1, b=settings.b, method=_BM25_METHOD, idf_method=_BM25_IDF)
-        retriever.index((token_ids, vocab), create_empty_token=False, show_progress=show)
+        retriever.scores = _score_matrix(term_ids, passage_ids, len(passages), len(vocab), settings.k1, settings.b)
+        retriever.vocab_dict = vocab
+        retriever.unique_token_ids_set = set(vocab.values())
+        retriever.nonoccurrence_array = None
         manifest = {
             "format": INDEX_FORMAT,
             "settings": settings.signature(),
@@ -181,12 +196,19 @@ class BM25Index:
 
     def _top_k(self, token_ids: list[int], k: int) -> list[Hit]:
         # Sum the precomputed per-term scores over the union of the terms' posting lists only, so a
-        # query costs its postings, not the corpus size.
+        # query costs its postings, not the corpus size. Both paths add in float64 in query-term
+        # order, so they give bit-identical scores.
         starts, ends = self._indptr[token_ids], self._indptr[np.asarray(token_ids) + 1]
-        rows = np.concatenate([self._indices[s:e] for s, e in zip(starts, ends)])
-        vals = np.concatenate([self._data[s:e] for s, e in zip(starts, ends)])
-        candidates, inverse = np.unique(rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=vals.astype(np.float64), minlength=len(candidates))
+        postings = int((ends - starts).sum())
+        if postings == 0:
+            return []
+        if postings * _DENSE_FROM >= self._num_docs:
+            candidates, scores = self._sum_dense(starts, ends)
+        else:
+            rows = np.concatenate([self._indices[s:e] for s, e in zip(starts, ends)])
+            vals = np.concatenate([self._data[s:e] for s, e in zip(starts, ends)])
+            candidates, inverse = np.unique(rows, return_inverse=True)
+            scores = np.bincount(inverse, weights=vals.astype(np.float64), minlength=len(candidates))
         positive = scores > 0
         candidates, scores = candidates[positive], scores[positive]
         if len(candidates) > k:
@@ -198,6 +220,22 @@ class BM25Index:
             Hit(passage=self.passages[int(candidates[i])], score=float(scores[i]), rank=rank)
             for rank, i in enumerate(order, start=1)
         ]
+
+    def _sum_dense(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate passages (ascending) and their summed scores, through a zeroed per-thread buffer."""
+        buffer = getattr(self._buffers, "scores", None)
+        if buffer is None:
+            buffer = np.zeros(self._num_docs, dtype=np.float64)
+        # Taken off the thread while in use: an exception half-way leaves no dirty buffer behind.
+        self._buffers.scores = None
+        for s, e in zip(starts, ends):
+            # A term's postings hold each passage once, so fancy-index += adds every score.
+            buffer[self._indices[s:e]] += self._data[s:e]
+        candidates = np.flatnonzero(buffer)
+        scores = buffer[candidates]
+        buffer[candidates] = 0.0
+        self._buffers.scores = buffer
+        return candidates, scores
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         return [p for p in self.passages if p.doc_id == doc_id]
@@ -211,8 +249,10 @@ class BM25Index:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             self._retriever.save(staging, show_progress=False)
-            _write_jsonl(staging / PASSAGES, (p.to_dict() for p in self.passages))
-            _write_jsonl(staging / DOCUMENTS, (d.to_dict() for d in self.documents.values()))
+            np.save(staging / PASSAGE_OFFSETS, _write_jsonl(staging / PASSAGES, (p.to_dict() for p in self.passages)))
+            documents = list(self.documents.values())
+            np.save(staging / DOCUMENT_OFFSETS, _write_jsonl(staging / DOCUMENTS, (d.to_dict() for d in documents)))
+            (staging / DOCUMENT_IDS).write_text(json.dumps([d.id for d in documents], ensure_ascii=False), "utf-8")
             # The manifest goes last: a folder without one is never taken for an index.
             (staging / MANIFEST).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2), "utf-8")
             _fsync_tree(staging)
@@ -223,7 +263,11 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: str | Path, settings: BuildSettings | None = None, mmap: bool = False) -> BM25Index:
-        """Load an index; with `settings`, refuse one built with different settings."""
+        """Load an index; with `settings`, refuse one built with different settings.
+
+        Passages and documents stay on disk (memory-mapped) and are parsed when a search returns them;
+        `mmap` also leaves the score matrix on disk, for indexes larger than memory.
+        """
         folder = Path(folder)
         manifest = read_manifest(folder)
         if manifest.get("format") != INDEX_FORMAT:
@@ -239,8 +283,9 @@ class BM25Index:
             raise IndexMismatch(f"The index in {folder} was built differently ({details}). Rebuild it with `sanad index`.")
         try:
             retriever = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
-            passages = [Passage.from_dict(r) for r in _read_jsonl(folder / PASSAGES)]
-            documents = {d.id: d for d in (Document.from_dict(r) for r in _read_jsonl(folder / DOCUMENTS))}
+            passages = StoredPassages(JsonlRecords(folder / PASSAGES, np.load(folder / PASSAGE_OFFSETS)))
+            document_ids = json.loads((folder / DOCUMENT_IDS).read_text("utf-8"))
+            documents = StoredDocuments(JsonlRecords(folder / DOCUMENTS, np.load(folder / DOCUMENT_OFFSETS)), document_ids)
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IndexDamaged(f"The index in {folder} is damaged ({err}). Rebuild it with `sanad index`.") from err
         if len(passages) != manifest.get("passages") or retriever.scores["num_docs"] != len(passages):
@@ -248,6 +293,52 @@ class BM25Index:
                 f"The index in {folder} is damaged (passage count does not match). Rebuild it with `sanad index`."
             )
         return cls(retriever, passages, documents, stored, manifest)
+
+
+def _analyze(
+    passages: Sequence[Passage], analyzer: Analyzer, vocab: dict[str, int], show: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every passage's term ids, flattened in passage order, and the passage number of each."""
+    term_chunks, passage_chunks = [], []
+    with tqdm(total=len(passages), desc="Indexing passages", unit="passage", disable=not show) as bar:
+        for first in range(0, len(passages), _ANALYZE_CHUNK):
+            chunk = passages[first : first + _ANALYZE_CHUNK]
+            flat, counts = analyzer.term_ids((p.text for p in chunk), vocab)
+            term_chunks.append(np.fromiter(flat, dtype=np.int32, count=len(flat)))
+            passage_chunks.append(np.repeat(np.arange(first, first + len(chunk), dtype=np.int32), counts))
+            bar.update(len(chunk))
+    return np.concatenate(term_chunks), np.concatenate(passage_chunks)
+
+
+def _score_matrix(
+    term_ids: np.ndarray, passage_ids: np.ndarray, n_passages: int, n_terms: int, k1: float, b: float
+) -> dict[str, Any]:
+    """The passages × terms BM25 score matrix in bm25s's CSC layout, with its zero entries dropped.
+
+    Per (term, passage): idf · tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len)), Robertson idf
+    log((N − df + 0.5) / (df + 0.5)) floored at 0, computed in float64 and stored as float32.
+    """
+    # One sort of (term, passage) pairs gives the term frequencies and the CSC order at once.
+    keys = (term_ids.astype(np.int64) << 32) | passage_ids.astype(np.int64)
+    keys.sort()
+    lengths = np.bincount(passage_ids, minlength=n_passages).astype(np.float64)
+    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    tf = np.diff(np.append(firsts, len(keys))).astype(np.float64)
+    pairs = keys[firsts]
+    del keys
+    terms = (pairs >> 32).astype(np.int64)
+    rows = (pairs & 0xFFFFFFFF).astype(np.int32)
+    df = np.bincount(terms, minlength=n_terms).astype(np.float64)
+    idf = np.log(np.maximum((n_passages - df + 0.5) / (df + 0.5), 1.0))
+    avg_length = lengths.sum() / n_passages
+    scores = idf[terms] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[rows] / avg_length))
+    scores = scores.astype(np.float32)
+    # Terms in more than half of the passages score 0 everywhere: leaving them out changes no result.
+    keep = scores > 0
+    terms, rows, scores = terms[keep], rows[keep], scores[keep]
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
+    return {"data": scores, "indices": rows, "indptr": indptr, "num_docs": n_passages}
 
 
 def _trigrams(text: str) -> frozenset[str]:
@@ -289,15 +380,8 @@ def _settings_from_signature(signature: dict[str, Any], folder: Path) -> BuildSe
         raise IndexDamaged(f"The index manifest in {folder} is incomplete ({err}). Rebuild it with `sanad index`.") from err
 
 
-def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as src:
-        return [json.loads(line) for line in src if line.strip()]
+def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> np.ndarray:
+    return write_jsonl(path, records)
 
 
 def _fsync_tree(folder: Path) -> None:

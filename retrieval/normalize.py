@@ -139,8 +139,20 @@ def normalized_words(text: str) -> list[str]:
 
 def raw_words(text: str) -> list[str]:
     """The pieces of `text` that `normalize_word` maps to its normalized words ("" pieces included)."""
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicode_nfkc(text)
+    return split_at_separators(nfkc_once(text))
+
+
+def nfkc_once(text: str) -> str:
+    """`unicode_nfkc(text)`, skipping the copy for text that already is NFKC (nearly all text)."""
+    return text if unicodedata.is_normalized("NFKC", text) else unicode_nfkc(text)
+
+
+def split_at_separators(text: str) -> list[str]:
+    """Split NFKC text at punctuation, symbols and spaces; a piece may be "" (e.g. at the ends).
+
+    Whitespace is a separator, so splitting `text.split()`'s tokens one by one gives the same
+    non-empty pieces: what the indexing fast path relies on to cache by whitespace token.
+    """
     return _PUNCTUATION_RE.split(text)
 
 

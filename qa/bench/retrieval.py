@@ -1,0 +1,161 @@
+"""`sanad bench retrieval`: build, load and query the BM25 index at several corpus sizes, beside rank_bm25."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.bench.corpus import synthetic_corpus, synthetic_questions
+from qa.bench.measure import folder_mb, in_child, latency_summary, machine, peak_rss_mb, rss_mb, timed
+
+log = logging.getLogger(__name__)
+
+TOP = 10
+WARM_UP_QUERIES = 5
+# rank_bm25 runs only as long as this (build and queries each); beyond it, figures are extrapolated.
+REFERENCE_BUDGET_SECONDS = 60.0
+# rank_bm25's build time is first measured on this many passages, to decide whether the full build fits.
+REFERENCE_PROBE = 10_000
+
+
+def bench_retrieval(sizes: list[int], n_queries: int = 200, workdir: Path | None = None) -> dict[str, Any]:
+    """Figures for each corpus size; each size is built and served in fresh processes."""
+    results = []
+    for n in sizes:
+        base = Path(tempfile.mkdtemp(prefix=f"sanad-bench-{n}-", dir=workdir))
+        try:
+            built = in_child(_build_and_compare, n, n_queries, str(base / "index"))
+            served = in_child(_serve, str(base / "index"), n_queries)
+            result = {**built, **served}
+            reference = result["rank_bm25"]
+            if reference.get("query_ms"):
+                result["speed_ratio_p50"] = round(reference["query_ms"]["p50"] / max(result["query_ms"]["p50"], 1e-9), 1)
+            results.append(result)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    return {"benchmark": "retrieval", "machine": machine(), "queries": n_queries, "sizes": results}
+
+
+def _build_and_compare(n: int, n_queries: int, folder: str) -> dict[str, Any]:
+    from retrieval.index import BM25Index
+
+    corpus, generate_s = timed(lambda: synthetic_corpus(n, n_queries))
+    index, build_s = timed(lambda: BM25Index.build(corpus.documents, passages=corpus.passages, progress=False))
+    _, save_s = timed(lambda: index.save(folder))
+    result: dict[str, Any] = {
+        "passages": n,
+        "documents": len(corpus.documents),
+        "vocabulary": len(index._vocab),
+        "postings": int(len(index._data)),
+        "corpus_seconds": round(generate_s, 2),
+        "build_seconds": round(build_s, 2),
+        "build_passages_per_second": round(n / build_s),
+        "save_seconds": round(save_s, 2),
+        "disk_mb": folder_mb(Path(folder)),
+        "build_peak_rss_mb": peak_rss_mb(),
+    }
+    result.update(_compare_with_rank_bm25(index, corpus.passages, corpus.questions))
+    return result
+
+
+def _compare_with_rank_bm25(index: Any, passages: list[Any], questions: list[str]) -> dict[str, Any]:
+    """rank_bm25 (BM25Okapi, epsilon 0: the same scores) within a time budget, and top-10 agreement."""
+    from rank_bm25 import BM25Okapi
+
+    analyzer = index.settings.analyzer
+    k1, b = index.settings.k1, index.settings.b
+    n = len(passages)
+    probe = min(n, REFERENCE_PROBE)
+    # Cold word caches for rank_bm25 too, as our build had them: the same analysis work for both.
+    _clear_analysis_caches()
+    _, probe_s = timed(lambda: BM25Okapi([analyzer.terms(p.text) for p in passages[:probe]], k1=k1, b=b, epsilon=0))
+    projected = probe_s * n / probe
+    reference: dict[str, Any] = {"build_seconds_projected": round(projected, 1)}
+    if projected > REFERENCE_BUDGET_SECONDS:
+        # Queries cost rank_bm25 a pass over every passage: time them on the probe, scale by size.
+        model = BM25Okapi([analyzer.terms(p.text) for p in passages[:probe]], k1=k1, b=b, epsilon=0)
+        times = _reference_queries(model, analyzer, questions, REFERENCE_BUDGET_SECONDS)[1]
+        scale = n / probe
+        reference.update(
+            finished=False,
+            note=f"build projected at {projected:.0f} s (> {REFERENCE_BUDGET_SECONDS:.0f} s): query times measured "
+            f"on {probe} passages and scaled by {scale:.0f}",
+            query_ms={k: round(v * scale, 1) for k, v in latency_summary(times).items()},
+            queries=len(times),
+        )
+        return {"rank_bm25": reference}
+    model, build_s = timed(lambda: BM25Okapi([analyzer.terms(p.text) for p in passages], k1=k1, b=b, epsilon=0))
+    scores, times = _reference_queries(model, analyzer, questions, REFERENCE_BUDGET_SECONDS)
+    reference.update(finished=True, build_seconds=round(build_s, 2), query_ms=latency_summary(times), queries=len(times))
+    if len(times) < len(questions):
+        reference["note"] = f"{len(times)} of {len(questions)} queries within {REFERENCE_BUDGET_SECONDS:.0f} s"
+    position = {p.id: i for i, p in enumerate(passages)}
+    tie_aware, strict = [], []
+    for question, expected in zip(questions, scores):
+        ours = [position[h.passage.id] for h in index.search(question, TOP)]
+        positive = int((expected > 0).sum())
+        if positive == 0:
+            continue
+        wanted = min(TOP, positive)
+        best = np.argsort(-expected, kind="stable")[:wanted]
+        # A passage tied with rank_bm25's 10th score is as right as the one rank_bm25 happened to list.
+        cutoff = expected[best[-1]] * (1 - 1e-6)
+        tie_aware.append(sum(expected[i] >= cutoff for i in ours) / wanted)
+        strict.append(len(set(ours) & set(best.tolist())) / wanted)
+    return {
+        "rank_bm25": reference,
+        "top10_agreement": round(float(np.mean(tie_aware)), 4) if tie_aware else None,
+        "top10_overlap_strict": round(float(np.mean(strict)), 4) if strict else None,
+        "agreement_queries": len(tie_aware),
+    }
+
+
+def _reference_queries(model: Any, analyzer: Any, questions: list[str], budget: float) -> tuple[list[np.ndarray], list[float]]:
+    scores, times = [], []
+    deadline = time.perf_counter() + budget
+    for question in questions:
+        started = time.perf_counter()
+        found = model.get_scores(analyzer.terms(question))
+        np.argpartition(-found, min(TOP, len(found) - 1))[:TOP]
+        times.append(time.perf_counter() - started)
+        scores.append(found)
+        if time.perf_counter() > deadline:
+            break
+    return scores, times
+
+
+def _clear_analysis_caches() -> None:
+    from retrieval import analyze, normalize
+
+    normalize.normalize_word.cache_clear()
+    analyze._term.cache_clear()
+
+
+def _serve(folder: str, n_queries: int) -> dict[str, Any]:
+    """Load the saved index in a fresh process and time single-threaded queries."""
+    from retrieval.index import BM25Index
+
+    questions = synthetic_questions(n_queries)
+    baseline = rss_mb()
+    index, load_s = timed(lambda: BM25Index.load(folder))
+    for question in questions[:WARM_UP_QUERIES]:
+        index.search(question, TOP)
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        index.search(question, TOP)
+        times.append(time.perf_counter() - started)
+    return {
+        "load_seconds": round(load_s, 3),
+        "query_ms": latency_summary(times),
+        "queries_per_second": round(len(times) / sum(times), 1),
+        "serve_rss_mb": rss_mb(),
+        "serve_peak_rss_mb": peak_rss_mb(),
+        "serve_baseline_rss_mb": baseline,
+    }
