@@ -174,3 +174,10 @@ def test_progress_bar_only_for_long_runs() -> None:
     question = GoldQuestion(id="q", question="س", answers=(), doc_id=None)
     assert _progress([question] * 50, None).disable
     assert not _progress([question] * 51, None).disable
+
+
+def test_sweep_keeps_the_current_threshold_when_nothing_is_gained() -> None:
+    confident = [pred("a", ("أ",), "أ", 0.5, 100, 100, 1, 1, threshold=0.2), pred("b", (), None, 0.0, 0, 0, None, 1, threshold=0.2)]
+    sweep = sweep_threshold(confident)
+    assert sweep.best.f1 == sweep.current.f1 == 100.0
+    assert sweep.best.threshold == 0.2

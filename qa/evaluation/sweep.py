@@ -18,7 +18,11 @@ class SweepPoint:
 
 @dataclass(frozen=True)
 class ThresholdSweep:
-    """The best threshold (the lowest of equally good ones) and the F1 at the current one, for comparison."""
+    """The best threshold and the F1 at the current one, for comparison.
+
+    Among equally good thresholds the one nearest the current setting wins: a sweep should not move
+    the setting for no gain.
+    """
 
     best: SweepPoint
     current: SweepPoint
@@ -38,16 +42,17 @@ class ThresholdSweep:
 
 
 def sweep_threshold(predictions: Sequence[Prediction]) -> ThresholdSweep:
-    """F1 at every threshold that changes an outcome: zero and each distinct candidate score (and above all)."""
+    """F1 at every threshold that changes an outcome (zero, each distinct candidate score, above all) and the current one."""
     if not predictions:
         raise ValueError("no predictions to sweep")
     scores = sorted({p.score for p in predictions if p.candidate is not None})
     # Thresholds between scores change nothing, so the candidates' own scores (plus "abstain always") suffice.
     above_all = (scores[-1] + 1e-6) if scores else 1.0
-    candidates = sorted({0.0, *scores, above_all})
+    current = predictions[0].threshold
+    candidates = sorted({0.0, current, *scores, above_all})
     points = tuple(point_at(predictions, t) for t in candidates)
-    best = max(points, key=lambda p: (p.f1, -p.threshold))
-    return ThresholdSweep(best=best, current=point_at(predictions, predictions[0].threshold), points=points)
+    best = max(points, key=lambda p: (round(p.f1, 9), -abs(p.threshold - current), -p.threshold))
+    return ThresholdSweep(best=best, current=point_at(predictions, current), points=points)
 
 
 def point_at(predictions: Sequence[Prediction], threshold: float) -> SweepPoint:
