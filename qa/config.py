@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa.readers.transformers_reader import DEFAULT_MODEL
 
@@ -54,6 +55,45 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "SANAD_TELEGRAM_BOT_TOKEN")
     )
     telegram_api_url: str = "https://api.telegram.org/bot"
+    # Bot API file URL; by default derived from telegram_api_url (".../bot" -> ".../file/bot").
+    telegram_file_api_url: str | None = None
+    # Questions one user may ask per minute (0: no limit): a shared bot must stay usable for everyone.
+    telegram_rate_limit: int = Field(default=20, ge=0)
+    # Chats (ids) the bot answers; empty: every chat. Comma-separated in the environment.
+    telegram_allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Users (ids) allowed to run /reload. Comma-separated in the environment.
+    telegram_admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Questions read at the same time, each in its own thread, so the event loop never waits on a reader.
+    telegram_max_concurrent_reads: int = Field(default=4, ge=1, le=64)
+    # Where 👍/👎 votes are appended as JSON Lines.
+    telegram_feedback_file: Path = Field(default_factory=lambda: Path.home() / ".local/share/sanad/feedback.jsonl")
+    # Secret mixed into the hashed chat ids of the feedback file (default: derived from the bot token).
+    telegram_feedback_salt: SecretStr | None = None
+    # Seconds an answer's buttons keep working (their data lives in the bot's memory, not in Telegram).
+    telegram_button_ttl: float = Field(default=86400.0, gt=0)
+    # Attempts to deliver one reply through 5xx errors, timeouts and dropped connections (429s wait retry_after).
+    telegram_send_attempts: int = Field(default=5, ge=1, le=20)
+    # Seconds to wait for the Bot API to answer one request (long polling adds its own timeout on top).
+    telegram_request_timeout: float = Field(default=10.0, gt=0)
+    # Seconds one getUpdates long poll may wait for new messages.
+    telegram_poll_timeout: int = Field(default=30, ge=0, le=600)
+    # Messages sent per second across all chats (Telegram allows about 30).
+    telegram_messages_per_second: float = Field(default=30.0, gt=0)
+    # Webhook mode (sanad bot --webhook-url): public HTTPS URL, local address and port, secret header value.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None
+
+    @field_validator("telegram_allowed_chats", "telegram_admins", mode="before")
+    @classmethod
+    def _chat_ids(cls, value: object) -> object:
+        # "123, -456" from the environment; lists pass through from code.
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
 
     def index_dir(self) -> Path:
         return self.index or default_index_for(self.corpus)

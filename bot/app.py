@@ -1,0 +1,183 @@
+"""Build the python-telegram-bot Application for Sanad, and run it by polling or by webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot import handlers
+from bot.callbacks import CallbackStore
+from bot.credentials import BotConfigError, bot_endpoint
+from bot.delivery import RetryingRateLimiter
+from bot.feedback import FeedbackLog
+from bot.limits import AllowList, RateLimiter
+from bot.logsafe import redact_in_logs
+from bot.state import STATE_KEY, AnswerService, BotState
+from qa.config import Settings
+from qa.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+# Asked by the example buttons of /start when the corpus answers them (checked at startup).
+EXAMPLE_QUESTIONS = (
+    "من هو المتحدث باسم وزارة الخارجية الأمريكية؟",
+    "متى وصل بلينكن إلى تل أبيب؟",
+    "من هو وزير الخارجية الأمريكي؟",
+)
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
+NON_TEXT = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.CONTACT
+)
+
+
+def build_application(settings: Settings, pipeline: Pipeline | None = None) -> Application:
+    """The Application, handlers registered; the pipeline loads in post_init (or `pipeline` is used)."""
+    endpoint = bot_endpoint(settings)
+    secrets = [endpoint.token]
+    if settings.telegram_webhook_secret:
+        secrets.append(settings.telegram_webhook_secret.get_secret_value())
+    redact_in_logs(*secrets)
+    # httpx logs each request URL at INFO, and the URL holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+    timeout = settings.telegram_request_timeout
+
+    async def post_init(application: Application) -> None:
+        await load_state(application, settings, pipeline)
+
+    async def post_shutdown(application: Application) -> None:
+        state: BotState | None = application.bot_data.get(STATE_KEY)
+        if state is not None:
+            state.service.close()
+
+    application = (
+        ApplicationBuilder()
+        .token(endpoint.token)
+        .base_url(endpoint.base_url)
+        .base_file_url(endpoint.base_file_url)
+        # Sends may queue for a free connection under load rather than fail at once.
+        .request(HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
+                              connect_timeout=timeout, pool_timeout=timeout))
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=timeout, write_timeout=timeout,
+                                          connect_timeout=timeout, pool_timeout=timeout))
+        .rate_limiter(RetryingRateLimiter(settings.telegram_send_attempts, settings.telegram_messages_per_second))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    private_or_group = filters.UpdateType.MESSAGE  # edits of old questions are not asked again
+    application.add_handler(TypeHandler(Update, handlers.guard), group=-1)
+    application.add_handler(CommandHandler("start", handlers.start, filters=private_or_group))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=private_or_group))
+    application.add_handler(CommandHandler("about", handlers.about, filters=private_or_group))
+    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=private_or_group))
+    application.add_handler(CommandHandler("reload", handlers.reload_command, filters=private_or_group))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(MessageHandler(filters.COMMAND & private_or_group, handlers.unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT & private_or_group, handlers.text_message))
+    application.add_handler(MessageHandler(NON_TEXT & private_or_group, handlers.other_message))
+    application.add_error_handler(handlers.on_error)
+
+
+async def load_state(application: Application, settings: Settings, pipeline: Pipeline | None = None) -> BotState:
+    """Open the index and reader (in a thread: it may build the index) and keep them in bot_data."""
+    if pipeline is None:
+        notices: list[str] = []
+        pipeline = await asyncio.to_thread(Pipeline.from_settings, settings, notices)
+        for notice in notices:
+            log.warning(notice)
+    salt = settings.telegram_feedback_salt or settings.telegram_bot_token
+    state = BotState(
+        settings=settings,
+        service=AnswerService(pipeline, settings.telegram_max_concurrent_reads),
+        callbacks=CallbackStore(settings.telegram_button_ttl),
+        feedback=FeedbackLog(settings.telegram_feedback_file, salt.get_secret_value() if salt else "sanad"),
+        rate=RateLimiter(settings.telegram_rate_limit),
+        allowed=AllowList(settings.telegram_allowed_chats),
+        examples=await asyncio.to_thread(answerable_examples, pipeline),
+    )
+    application.bot_data[STATE_KEY] = state
+    log.info(
+        "Sanad bot @%s ready: %d documents, %d passages, reader %s",
+        application.bot.username, len(pipeline.index.documents), len(pipeline.index.passages), pipeline.reader.name,
+    )
+    return state
+
+
+def answerable_examples(pipeline: Pipeline, candidates: Sequence[str] = EXAMPLE_QUESTIONS) -> list[str]:
+    """The example questions this corpus answers: a button that leads to "no answer" invites nobody."""
+    kept = []
+    for question in candidates:
+        try:
+            if pipeline.ask(question).found:
+                kept.append(question)
+        except Exception:  # an example is a nicety; a failing one is dropped, not fatal
+            log.exception("example question %r failed", question)
+    return kept
+
+
+def run_polling(application: Application, settings: Settings, stop_signals: object = ()) -> None:
+    """Poll for updates until stopped; getUpdates errors are retried forever, with backoff."""
+    kwargs = {} if stop_signals == () else {"stop_signals": stop_signals}
+    application.run_polling(
+        timeout=settings.telegram_poll_timeout,
+        # Negative: keep retrying getMe/deleteWebhook while the API is down (a bad token still stops it).
+        bootstrap_retries=-1,
+        allowed_updates=list(ALLOWED_UPDATES),
+        drop_pending_updates=False,
+        close_loop=False,
+        **kwargs,
+    )
+
+
+def run_webhook(application: Application, settings: Settings) -> None:
+    """Serve Telegram's webhook calls; the secret token header is checked on each of them."""
+    url = settings.telegram_webhook_url or ""
+    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        raise BotConfigError(f"The webhook URL must be public HTTPS (Telegram calls it); got {url!r}.")
+    if settings.telegram_webhook_secret is None:
+        raise BotConfigError("A webhook needs a secret token (--secret-token or SANAD_TELEGRAM_WEBHOOK_SECRET).")
+    application.run_webhook(
+        listen=settings.telegram_webhook_listen,
+        port=settings.telegram_webhook_port,
+        url_path=urlparse(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=settings.telegram_webhook_secret.get_secret_value(),
+        bootstrap_retries=-1,
+        allowed_updates=list(ALLOWED_UPDATES),
+        drop_pending_updates=False,
+        close_loop=False,
+    )

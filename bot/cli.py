@@ -1,0 +1,60 @@
+"""`sanad bot`: run the Telegram bot (polling by default, or a webhook); plugged into `sanad` by entry point."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+
+from pydantic import SecretStr
+
+from qa.commands.common import add_corpus_options, add_reader_options, settings_from
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bot", help="run the Telegram bot | تشغيل بوت تيليجرام")
+    add_corpus_options(parser)
+    add_reader_options(parser)
+    parser.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to (default: polling)")
+    parser.add_argument("--listen", help="address the webhook server listens on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port the webhook server listens on (default: 8443)")
+    parser.add_argument("--secret-token", help="value Telegram must send in X-Telegram-Bot-Api-Secret-Token "
+                        "(default: SANAD_TELEGRAM_WEBHOOK_SECRET, else a random one)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.app import build_application, run_polling, run_webhook
+    from bot.credentials import BotConfigError
+
+    settings = settings_from(args)
+    webhook = {
+        key: value
+        for key, value in (
+            ("telegram_webhook_url", args.webhook_url),
+            ("telegram_webhook_listen", args.listen),
+            ("telegram_webhook_port", args.port),
+            ("telegram_webhook_secret", SecretStr(args.secret_token) if args.secret_token else None),
+        )
+        if value is not None
+    }
+    settings = settings.model_copy(update=webhook)
+    if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+        # Telegram echoes this secret in a header on each call, so strangers cannot post fake updates.
+        settings = settings.model_copy(update={"telegram_webhook_secret": SecretStr(secrets.token_urlsafe(32))})
+    try:
+        application = build_application(settings)
+        if settings.telegram_webhook_url:
+            print(f"sanad bot: webhook at {settings.telegram_webhook_url}, listening on "
+                  f"{settings.telegram_webhook_listen}:{settings.telegram_webhook_port}", file=sys.stderr)
+            run_webhook(application, settings)
+        else:
+            print("sanad bot: polling for messages (Ctrl+C to stop)", file=sys.stderr)
+            run_polling(application, settings)
+    except BotConfigError as err:
+        print(f"sanad bot: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,68 @@
+"""Delivering requests through Telegram faults: 429s wait `retry_after`, 5xx/timeouts/dropped connections back off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import AIORateLimiter
+
+log = logging.getLogger(__name__)
+
+# Best effort: a "typing…" that fails is not worth a retry (or a wait) that would delay the answer.
+BEST_EFFORT = frozenset({"sendChatAction"})
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """python-telegram-bot's rate limiter (throttling, 429 handling) plus retries of transient faults.
+
+    It wraps every Bot API call except getUpdates, whose own loop in the Updater already retries
+    forever with backoff, so polling outlives an API outage.
+    """
+
+    def __init__(
+        self,
+        attempts: int = 5,
+        messages_per_second: float = 30.0,
+        first_delay: float = 0.5,
+        max_delay: float = 8.0,
+    ) -> None:
+        # 429s are retried by AIORateLimiter itself, honouring retry_after and pausing all sends meanwhile.
+        super().__init__(overall_max_rate=messages_per_second, overall_time_period=1, max_retries=attempts)
+        self.attempts = attempts
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in BEST_EFFORT:
+            return await callback(*args, **kwargs)
+        delay = self.first_delay
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except (BadRequest, RetryAfter):
+                # A bad request fails the same way every time; a 429 already had its retries.
+                raise
+            except NetworkError as err:  # 5xx, timeouts, refused or dropped connections
+                if attempt == self.attempts:
+                    log.warning("%s failed %d times, giving up: %s", endpoint, attempt, err)
+                    raise
+                # A timeout may hide a request the server did process; resending risks a duplicate
+                # message, which is better than a question left without an answer.
+                pause = min(self.max_delay, delay) * random.uniform(0.8, 1.2)
+                log.info("%s failed (%s); retry %d of %d in %.1f s", endpoint, err, attempt, self.attempts - 1, pause)
+                await asyncio.sleep(pause)
+                delay *= 2
+        raise AssertionError("unreachable")

@@ -1,0 +1,257 @@
+"""The Telegram bot end to end: the real python-telegram-bot Application polling a local Bot API stand-in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import handlers
+from bot.app import build_application
+from bot.standin import BotAPIStandIn, BotThread, Sent
+from qa.config import Settings
+from qa.pipeline import Pipeline
+
+TOKEN = "123456:TEST-token_abcdefghijklmnopq"
+SPOKESMAN_Q = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"
+NO_ANSWER_Q = "ما هي عاصمة البرازيل؟"
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+PRIVATE = 4242
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed articles alone (seeds/ also holds the gold questions, which are not articles)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    for article in SEEDS.glob("*.txt"):
+        shutil.copy(article, folder / article.name)
+    return folder
+
+
+@pytest.fixture
+def api() -> Iterator[BotAPIStandIn]:
+    with BotAPIStandIn(TOKEN, max_poll=1.0) as standin:
+        yield standin
+
+
+@pytest.fixture
+def make_settings(api: BotAPIStandIn, corpus: Path, tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "corpus": corpus,
+            "index": tmp_path / "index",
+            "reader": "embedded",
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "telegram_api_url": api.base_url,
+            "telegram_poll_timeout": 1,
+            "telegram_request_timeout": 2.0,
+            "telegram_feedback_file": tmp_path / "feedback.jsonl",
+            "telegram_admins": [PRIVATE],
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def start_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., BotThread]]:
+    running: list[BotThread] = []
+
+    def start(pipeline: Pipeline | None = None, **overrides: object) -> BotThread:
+        settings = make_settings(**overrides)
+        thread = BotThread(build_application(settings, pipeline), settings).start()
+        running.append(thread)
+        return thread
+
+    yield start
+    for thread in running:
+        thread.stop()
+
+
+def buttons(sent: Sent) -> dict[str, str]:
+    """Button text -> callback data."""
+    return {b["text"]: b["callback_data"] for row in (sent.reply_markup or {}).get("inline_keyboard", []) for b in row}
+
+
+def ask(api: BotAPIStandIn, chat: int, text: str, count: int = 1, **kw: object) -> list[Sent]:
+    before = len(api.messages_to(chat))
+    api.user_message(chat, text, **kw)
+    return api.wait_messages(chat, before + count, timeout=10)[before:]
+
+
+def settle(api: BotAPIStandIn, seconds: float = 0.4) -> None:
+    """Give the bot time to (wrongly) send more; the stand-in is polled by then."""
+    time.sleep(seconds)
+
+
+def test_start_welcomes_lists_the_corpus_and_offers_example_buttons(api, start_bot):
+    start_bot()
+    [welcome] = ask(api, PRIVATE, "/start")
+    assert "سَنَد" in welcome.text
+    assert "بلينكن يبحث وقف إطلاق النار بغزة مع مسؤولين إسرائيليين" in welcome.text  # a document title
+    examples = buttons(welcome)
+    assert len(examples) == 3 and SPOKESMAN_Q in examples
+    api.press(welcome, examples[SPOKESMAN_Q])
+    [answer] = api.wait_messages(PRIVATE, 2)[1:]
+    assert "ماثيو ميلر" in answer.text
+
+
+def test_a_question_gets_a_cited_answer(api, start_bot):
+    start_bot()
+    [reply] = ask(api, PRIVATE, SPOKESMAN_Q)
+    assert reply.html.startswith("<b>ماثيو ميلر</b>")
+    assert "الثقة: " in reply.text and any(w in reply.text for w in ("عالية", "متوسطة", "منخفضة"))
+    assert "المصدر:" in reply.text and "003_d15b74a03d651d6f" in reply.text  # this article names no outlet
+    assert "<b><u>ماثيو ميلر</u></b>" in reply.html  # highlighted in the snippet
+    assert "\u2068003_d15b74a03d651d6f\u2069" in reply.text  # the Latin/digit run is isolated
+    assert set(buttons(reply)) == {"النص الكامل", "مصادر أخرى", "👍", "👎"}
+    assert api.calls_of("sendChatAction")[0].params["action"] == "typing"
+
+
+def test_no_answer_says_so_and_names_the_closest_passages(api, start_bot):
+    start_bot()
+    [reply] = ask(api, PRIVATE, NO_ANSWER_Q)
+    assert reply.text.startswith("لم أجد في المستندات إجابة")
+    assert 2 <= reply.text.count("• ") <= 3
+
+
+def test_full_text_and_other_sources_buttons(api, start_bot):
+    start_bot()
+    [reply] = ask(api, PRIVATE, SPOKESMAN_Q)
+    api.press(reply, buttons(reply)["النص الكامل"])
+    full = api.wait_messages(PRIVATE, 2)[1]
+    assert "سيناقش العمل الجاري بشأن اتفاق" in full.text and "<b><u>ماثيو ميلر</u></b>" in full.html
+    api.press(reply, buttons(reply)["مصادر أخرى"])
+    more = api.wait_messages(PRIVATE, 3)[2]
+    assert more.text.startswith("مصادر أخرى") and "1." in more.text
+    assert len(api.calls_of("answerCallbackQuery")) == 2
+
+
+def test_votes_are_appended_once_per_user_with_a_hashed_chat_id(api, start_bot, tmp_path):
+    start_bot()
+    [reply] = ask(api, PRIVATE, SPOKESMAN_Q)
+    api.press(reply, buttons(reply)["👍"])
+    api.wait_until(lambda: len(api.calls_of("answerCallbackQuery")) == 1)
+    api.press(reply, buttons(reply)["👎"])  # a second vote by the same user is not recorded
+    api.wait_until(lambda: len(api.calls_of("answerCallbackQuery")) == 2)
+    api.wait_until(lambda: api.calls_of("editMessageReplyMarkup"))
+    assert "👍 ✓" in buttons(api.message(reply.message_id))
+    [line] = (tmp_path / "feedback.jsonl").read_text("utf-8").splitlines()
+    vote = json.loads(line)
+    assert vote["vote"] == "up" and vote["question"] == SPOKESMAN_Q and vote["answer"] == "ماثيو ميلر"
+    assert str(PRIVATE) not in vote["chat"] and len(vote["chat"]) == 16 and vote["time"].endswith("Z")
+    answers = [c.params.get("text", "") for c in api.calls_of("answerCallbackQuery")]
+    assert answers == [handlers.THANKS, handlers.ALREADY_VOTED]
+
+
+def test_an_expired_or_unknown_button_gets_a_polite_answer(api, start_bot):
+    start_bot(telegram_button_ttl=0.3)
+    [reply] = ask(api, PRIVATE, SPOKESMAN_Q)
+    time.sleep(0.4)
+    api.press(reply, buttons(reply)["النص الكامل"])
+    api.press(reply, "full:no-such-key")
+    calls = api.wait_until(lambda: len(c := api.calls_of("answerCallbackQuery")) == 2 and c)
+    assert all(c.params["text"] == handlers.EXPIRED_BUTTON for c in calls)
+    settle(api)
+    assert len(api.messages_to(PRIVATE)) == 1
+
+
+def test_html_in_a_question_is_escaped(api, start_bot):
+    start_bot()
+    [reply] = ask(api, PRIVATE, "<b>من</b> & <script>alert(1)</script>؟")
+    # The stand-in refuses HTML Telegram cannot parse, so a reply at all means it was escaped.
+    assert "<script>" not in reply.html
+    [echo] = ask(api, PRIVATE, "<i>")  # no letters: the Arabic message for it, escaped
+    assert "<i>" not in echo.html and echo.text
+
+
+def test_help_about_non_text_and_unknown_commands(api, start_bot):
+    start_bot()
+    [help_] = ask(api, PRIVATE, "/help")
+    assert "/ask" in help_.text
+    [about] = ask(api, PRIVATE, "/about")
+    assert "المستندات: \u20685\u2069" in about.text and "المقاطع:" in about.text and "embedded" in about.text
+    assert "تاريخ بناء الفهرس: \u20682" in about.text
+    [hint] = ask(api, PRIVATE, None, sticker={"file_id": "s1", "file_unique_id": "u1", "width": 512,
+                                                "height": 512, "is_animated": False, "is_video": False, "type": "regular"})
+    assert hint.text == handlers.NOT_TEXT
+    [unknown] = ask(api, PRIVATE, "/nosuchcommand")
+    assert unknown.text == handlers.UNKNOWN_COMMAND
+
+
+def test_groups_answer_only_mentions_replies_and_ask(api, start_bot):
+    start_bot()
+    group = -100123
+    kw = {"chat_type": "group", "user_id": 77}
+    api.user_message(group, SPOKESMAN_Q, **kw)  # not addressed to the bot: ignored
+    [by_mention] = ask(api, group, f"@sanad_test_bot {SPOKESMAN_Q}", **kw)
+    assert "ماثيو ميلر" in by_mention.text and by_mention.reply_to is not None
+    [by_reply] = ask(api, group, "من هو وزير الخارجية الأمريكي؟", reply_to=by_mention.message_id, **kw)
+    assert "أنتوني بلينكن" in by_reply.text
+    [by_command] = ask(api, group, f"/ask {SPOKESMAN_Q}", **kw)
+    assert "ماثيو ميلر" in by_command.text
+    settle(api)
+    assert len(api.messages_to(group)) == 3
+
+
+def test_rate_limit_and_allow_list(api, start_bot):
+    start_bot(telegram_rate_limit=2, telegram_allowed_chats=[PRIVATE, 5])
+    ask(api, PRIVATE, SPOKESMAN_Q)
+    ask(api, PRIVATE, SPOKESMAN_Q)
+    [limited] = ask(api, PRIVATE, SPOKESMAN_Q)
+    assert "الحد المسموح" in limited.text and "ماثيو" not in limited.text
+    [refused] = ask(api, 999, SPOKESMAN_Q)
+    assert refused.text == handlers.NOT_ALLOWED
+
+
+def test_reload_is_for_admins_and_answers_go_on_meanwhile(api, start_bot, monkeypatch):
+    import bot.state
+
+    real_build = bot.state.build_index
+
+    def slow_build(*args: object, **kwargs: object):
+        time.sleep(1.0)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(bot.state, "build_index", slow_build)
+    start_bot()
+    [refused] = ask(api, 31, "/reload")
+    assert refused.text == handlers.ADMINS_ONLY
+    [started] = ask(api, PRIVATE, "/reload")
+    assert "جارٍ إعادة بناء الفهرس" in started.text
+    [answer] = ask(api, 32, SPOKESMAN_Q)  # while the index is being rebuilt
+    assert "ماثيو ميلر" in answer.text
+    assert len(api.messages_to(PRIVATE)) == 1  # the rebuild has not finished yet
+    [done] = api.wait_messages(PRIVATE, 2)[1:]
+    assert "تمت إعادة بناء الفهرس" in done.text and "\u206836\u2069" in done.text
+
+
+def test_a_failing_handler_apologises_and_logs_the_traceback(api, start_bot, make_settings, caplog):
+    pipeline = Pipeline.from_settings(make_settings())
+
+    def broken(question: str, top_k: int | None = None):
+        raise RuntimeError("reader exploded")
+
+    pipeline.ask = broken  # type: ignore[method-assign]
+    start_bot(pipeline)
+    [apology] = ask(api, PRIVATE, SPOKESMAN_Q)
+    assert apology.text == handlers.APOLOGY
+    assert "RuntimeError: reader exploded" in caplog.text and "Traceback" in caplog.text
+
+
+def test_the_token_never_reaches_the_logs(api, start_bot, caplog):
+    caplog.set_level(logging.DEBUG)
+    thread = start_bot()
+    caplog.set_level(logging.DEBUG, logger="httpx")  # even with request logging on, as a debugging user might
+    ask(api, PRIVATE, SPOKESMAN_Q)
+    api.fail("sendMessage", 1, status=500)
+    ask(api, PRIVATE, SPOKESMAN_Q)
+    thread.stop()
+    assert "/bot<redacted>/" in caplog.text  # the URLs were logged, and redacted
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
