@@ -163,13 +163,14 @@ def run_polling(application: Application, settings: Settings, stop_signals: obje
     )
 
 
-def run_webhook(application: Application, settings: Settings) -> None:
+def run_webhook(application: Application, settings: Settings, stop_signals: object = ()) -> None:
     """Serve Telegram's webhook calls; the secret token header is checked on each of them."""
     url = settings.telegram_webhook_url or ""
     if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
         raise BotConfigError(f"The webhook URL must be public HTTPS (Telegram calls it); got {url!r}.")
     if settings.telegram_webhook_secret is None:
         raise BotConfigError("A webhook needs a secret token (--secret-token or SANAD_TELEGRAM_WEBHOOK_SECRET).")
+    kwargs = {} if stop_signals == () else {"stop_signals": stop_signals}
     application.run_webhook(
         listen=settings.telegram_webhook_listen,
         port=settings.telegram_webhook_port,
@@ -180,4 +181,5 @@ def run_webhook(application: Application, settings: Settings) -> None:
         allowed_updates=list(ALLOWED_UPDATES),
         drop_pending_updates=False,
         close_loop=False,
+        **kwargs,
     )

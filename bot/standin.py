@@ -111,6 +111,12 @@ class BotAPIStandIn:
     def user_message(self, chat_id: int, text: str | None = None, *, user_id: int | None = None,
                      chat_type: str = "private", reply_to: int | None = None, **extra: Any) -> int:
         """Queue a message from a user (text, or `extra` fields such as sticker=…); its update id."""
+        return self._push(self.message_update(chat_id, text, user_id=user_id, chat_type=chat_type,
+                                              reply_to=reply_to, **extra))
+
+    def message_update(self, chat_id: int, text: str | None = None, *, user_id: int | None = None,
+                       chat_type: str = "private", reply_to: int | None = None, **extra: Any) -> dict[str, Any]:
+        """The update (without its update_id) of a user's message, as Telegram would deliver it."""
         user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "مستخدم", "language_code": "ar"}
         chat = {"id": chat_id, "type": chat_type}
         chat.update({"first_name": "مستخدم"} if chat_type == "private" else {"title": "مجموعة"})
@@ -125,7 +131,7 @@ class BotAPIStandIn:
             replied = self.message(reply_to)
             message["reply_to_message"] = {"message_id": reply_to, "date": int(replied.at), "chat": chat,
                                            "from": BOT_USER, "text": replied.text}
-        return self._push({"message": message})
+        return {"message": message}
 
     def press(self, sent: Sent, data: str, *, user_id: int | None = None) -> int:
         """Queue a press on one of `sent`'s inline buttons (by its callback data); its update id."""
@@ -329,10 +335,10 @@ def _entities(text: str) -> list[dict[str, Any]]:
 
 
 class _TelegramHTML(HTMLParser):
-    """Checks HTML the way Telegram's parser does: known tags, properly nested and closed."""
+    """Checks HTML the way Telegram's parser does: known tags, properly nested and closed, < > & escaped."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__(convert_charrefs=False)
         self.stack: list[str] = []
         self.problem = ""
         self.text: list[str] = []
@@ -349,9 +355,15 @@ class _TelegramHTML(HTMLParser):
             self.stack.pop()
 
     def handle_data(self, data: str) -> None:
-        if "<" in data or ">" in data:
+        if "<" in data or ">" in data:  # raw, since entities arrive through the two methods below
             self.problem = self.problem or "can't parse entities: unescaped < or >"
         self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.text.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(html.unescape(f"&#{name};"))
 
 
 def _parse_html(text: str) -> _TelegramHTML:
@@ -366,7 +378,7 @@ def _parse_html(text: str) -> _TelegramHTML:
 
 
 def _visible(text: str) -> str:
-    return html.unescape("".join(_parse_html(text).text))
+    return "".join(_parse_html(text).text)
 
 
 def _check_message(params: dict[str, Any]) -> str:
@@ -375,7 +387,7 @@ def _check_message(params: dict[str, Any]) -> str:
         parsed = _parse_html(text)
         if parsed.problem:
             return parsed.problem
-        text = html.unescape("".join(parsed.text))
+        text = "".join(parsed.text)
     if not text.strip():
         return "message text is empty"
     if len(text.encode("utf-16-le")) // 2 > 4096:
@@ -393,11 +405,12 @@ def _check_markup(markup: Any) -> str:
 
 
 class BotThread:
-    """Runs an Application by polling in a thread of its own, exactly as `sanad bot` runs it."""
+    """Runs an Application in a thread of its own, by polling or webhook, exactly as `sanad bot` runs it."""
 
-    def __init__(self, application: Any, settings: Any) -> None:
+    def __init__(self, application: Any, settings: Any, webhook: bool = False) -> None:
         self.application = application
         self.settings = settings
+        self.webhook = webhook
         self.error: BaseException | None = None
         self._loop: Any = None
         self._thread = threading.Thread(target=self._run, name="sanad-bot", daemon=True)
@@ -423,12 +436,15 @@ class BotThread:
     def _run(self) -> None:
         import asyncio
 
-        from bot.app import run_polling
+        from bot.app import run_polling, run_webhook
 
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         try:
-            run_polling(self.application, self.settings, stop_signals=None)
+            if self.webhook:
+                run_webhook(self.application, self.settings, stop_signals=None)
+            else:
+                run_polling(self.application, self.settings, stop_signals=None)
         except BaseException as err:  # reported by start() / the test
             self.error = err
         finally:

@@ -255,3 +255,44 @@ def test_the_token_never_reaches_the_logs(api, start_bot, caplog):
     thread.stop()
     assert "/bot<redacted>/" in caplog.text  # the URLs were logged, and redacted
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def test_webhook_mode_checks_the_secret_token(api, make_settings):
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = make_settings(
+        telegram_webhook_url=f"http://127.0.0.1:{port}/sanad-hook",
+        telegram_webhook_port=port,
+        telegram_webhook_secret="s3cret-value",
+    )
+    thread = BotThread(build_application(settings), settings, webhook=True).start()
+    try:
+        [registered] = api.calls_of("setWebhook")
+        assert registered.params["secret_token"] == "s3cret-value"
+
+        def post(update_id: int, secret: str) -> int:
+            body = json.dumps({"update_id": update_id, **api.message_update(PRIVATE, SPOKESMAN_Q)}).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/sanad-hook", body,
+                {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert post(500, "wrong") == 403
+        assert post(501, "s3cret-value") == 200
+        assert post(501, "s3cret-value") == 200  # Telegram redelivering: answered once all the same
+        [reply] = api.wait_messages(PRIVATE, 1)
+        assert "ماثيو ميلر" in reply.text
+        settle(api)
+        assert len(api.messages_to(PRIVATE)) == 1
+    finally:
+        thread.stop()

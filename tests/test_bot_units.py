@@ -1,0 +1,144 @@
+"""The bot's pieces alone: HTML rendering and splitting, button store, limits, feedback file, token checks, redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+
+import pytest
+from pydantic import SecretStr
+
+from bot.callbacks import MAX_CALLBACK_BYTES, CallbackStore, callback_data, parse_callback_data
+from bot.credentials import BotConfigError, bot_endpoint, file_url_for
+from bot.feedback import FeedbackLog
+from bot.limits import AllowList, RateLimiter
+from bot.logsafe import redact_in_logs
+from bot.render import FSI, PDI, answer_message, esc, isolate, split_message
+from bot.standin import _check_message
+from qa.config import Settings
+from qa.types import Answer, Citation
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def citation(passage: str, quote: str, **kw: object) -> Citation:
+    start = passage.index(quote)
+    values = {"doc_id": "doc1", "title": "عنوان", "source": "رويترز", "passage_id": "doc1#0", "score": 0.9}
+    values.update(kw)
+    return Citation(passage=passage, start=start, end=start + len(quote), **values)  # type: ignore[arg-type]
+
+
+def test_latin_and_digit_runs_are_isolated_and_html_escaped():
+    assert isolate("قال Matthew Miller في 10:30") == f"قال {FSI}Matthew Miller{PDI} في {FSI}10:30{PDI}"
+    assert esc("<b>a & b</b>") == f"&lt;{FSI}b{PDI}&gt;{FSI}a & b{PDI}&lt;/{FSI}b{PDI}&gt;".replace(" & ", " &amp; ")
+    assert isolate("نص عربي فقط") == "نص عربي فقط"
+
+
+def test_the_answer_message_bolds_the_answer_and_highlights_it_in_the_snippet():
+    passage = "قال المتحدث <ماثيو ميلر> إن الوزير سيزور المنطقة في 2024."
+    answer = Answer("من؟", "<ماثيو ميلر>", 0.7, [citation(passage, "<ماثيو ميلر>")], "embedded")
+    message = answer_message(answer)
+    assert message.startswith("<b>&lt;ماثيو ميلر&gt;</b>\nالثقة: عالية")
+    assert "<b><u>&lt;ماثيو ميلر&gt;</u></b>" in message and "📄 <b>عنوان</b>" in message
+    assert f"{FSI}2024{PDI}" in message and _check_message({"text": message, "parse_mode": "HTML"}) == ""
+
+
+def test_a_long_message_splits_at_paragraphs_without_breaking_tags():
+    paragraph = "<b>عنوان الفقرة</b> " + "جملة طويلة عن الموضوع &amp; تفاصيله. " * 20
+    text = "<i>" + "\n\n".join([paragraph] * 12) + "</i>"
+    assert len(text) > 6000
+    chunks = split_message(text)
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        assert len(chunk.encode("utf-16-le")) // 2 <= 4096
+        assert chunk.startswith("<i>") and chunk.endswith("</i>")  # closed at the cut, reopened after it
+        assert _check_message({"text": chunk, "parse_mode": "HTML"}) == ""
+        assert chunk[:-4].rstrip().endswith("تفاصيله.")  # a paragraph's end
+    assert sum(c.count("عنوان الفقرة") for c in chunks) == 12
+
+
+def test_split_falls_back_to_sentences_then_words_and_never_cuts_an_entity():
+    sentences = "كلمة " * 30 + "نهاية الجملة. "
+    chunks = split_message(sentences * 20, limit=500)
+    assert all(len(c) <= 500 for c in chunks) and all(c.endswith("الجملة.") for c in chunks[:-1])
+    words = "&amp;كلمة " * 300
+    chunks = split_message(words, limit=200)
+    assert all(len(c) <= 200 and not re.search(r"&\w*$", c) and not c.startswith("amp;") for c in chunks)
+    assert "".join(chunks).count("&amp;") == 300
+    assert split_message("قصير") == ["قصير"]
+
+
+def test_button_data_is_short_and_expires():
+    clock = Clock()
+    store = CallbackStore(ttl=60, capacity=3, clock=clock)
+    answer = Answer("س", "ج", 0.5)
+    key = store.put(answer)
+    data = callback_data("more", key)
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES and parse_callback_data(data) == ("more", key)
+    assert store.get(key).answer is answer
+    clock.now = 61
+    assert store.get(key) is None
+    keys = [store.put(answer) for _ in range(5)]
+    assert len(store) == 3 and store.get(keys[0]) is None and store.get(keys[-1]) is not None
+    with pytest.raises(ValueError):
+        callback_data("x" * 60, key)
+
+
+def test_rate_limit_is_per_user_and_slides():
+    clock = Clock()
+    limits = RateLimiter(limit=2, window=60, clock=clock)
+    assert limits.allow(1) and limits.allow(1) and not limits.allow(1)
+    assert limits.allow(2)
+    clock.now = 30
+    assert limits.retry_in(1) == pytest.approx(30)
+    clock.now = 60
+    assert limits.allow(1)
+    assert RateLimiter(limit=0).allow(1)
+    assert AllowList([]).allows(5) and AllowList([1]).allows(1) and not AllowList([1]).allows(5)
+
+
+def test_concurrent_votes_append_whole_lines(tmp_path):
+    log = FeedbackLog(tmp_path / "votes" / "feedback.jsonl", salt="s")
+    answer = Answer("سؤال " * 500, "جواب", 0.5, [citation("نص جواب", "جواب")], "embedded")
+    threads = [threading.Thread(target=lambda n=n: [log.record(n, answer, "up") for _ in range(20)]) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    lines = (tmp_path / "votes" / "feedback.jsonl").read_text("utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 200 and {r["chat"] for r in records} == {log.chat_hash(n) for n in range(10)}
+    assert log.chat_hash(1) != FeedbackLog(tmp_path / "x", salt="other").chat_hash(1)
+
+
+def test_a_missing_or_malformed_token_is_a_clear_error():
+    with pytest.raises(BotConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
+        bot_endpoint(Settings(TELEGRAM_BOT_TOKEN=None))
+    with pytest.raises(BotConfigError, match="does not look like a bot token") as err:
+        bot_endpoint(Settings(TELEGRAM_BOT_TOKEN="secret value"))
+    assert "secret value" not in str(err.value)
+    with pytest.raises(BotConfigError, match="SANAD_TELEGRAM_API_URL"):
+        bot_endpoint(Settings(TELEGRAM_BOT_TOKEN="1:a", telegram_api_url="api.telegram.org/bot"))
+    endpoint = bot_endpoint(Settings(TELEGRAM_BOT_TOKEN=SecretStr("123:abc"), telegram_api_url="http://127.0.0.1:8081/bot"))
+    assert (endpoint.token, endpoint.base_file_url) == ("123:abc", "http://127.0.0.1:8081/file/bot")
+    assert file_url_for("https://h/bot{token}/test") == "https://h/file/bot{token}/test"
+
+
+def test_secrets_are_redacted_in_messages_and_tracebacks(caplog):
+    redact_in_logs("999:very-secret")
+    logger = logging.getLogger("sanad.test")
+    with caplog.at_level(logging.INFO):
+        logger.info("GET %s", "https://api.telegram.org/bot999:very-secret/getMe")
+        try:
+            raise RuntimeError("failed: https://api.telegram.org/bot999:very-secret/sendMessage")
+        except RuntimeError:
+            logger.exception("oops")
+    assert "very-secret" not in caplog.text and caplog.text.count("<redacted>") >= 2
