@@ -6,9 +6,11 @@ passage), a query path that costs a query's postings, the passages and documents
 (read lazily once loaded), a manifest recording how the index was built, refusal to load a mismatched
 or damaged index, and atomic saves.
 
-Scoring variant: Okapi BM25 with Robertson idf floored at zero (terms in more than half of the
-passages score nothing) and the (k1 + 1) tf numerator, i.e. bm25s `method="atire", idf_method=
-"robertson"`, which equals rank_bm25's `BM25Okapi(k1, b, epsilon=0)` (tests/test_index.py checks it).
+Scoring variant: Okapi BM25's saturating tf with the (k1 + 1) numerator and the idf
+log((N + 1) / df), which stays positive for every term (Robertson's idf is zero or negative for terms
+in half the passages or more, and on a small corpus that silences the words a question hinges on).
+That is bm25s's `method="atire", idf_method="bm25+"` and exactly rank_bm25's `BM25Plus(k1, b,
+delta=0)`; tests/test_index.py checks top-10 and scores against it.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ DOCUMENTS = "documents.jsonl"
 DOCUMENT_OFFSETS = "documents.offsets.npy"
 DOCUMENT_IDS = "documents.ids.json"
 _BM25_METHOD = "atire"
-_BM25_IDF = "robertson"
+_BM25_IDF = "bm25+"
 # Show a progress bar from this many passages on; small corpora build in well under a second.
 PROGRESS_FROM = 5_000
 # Largest corpus for which `closest` scans every passage.
@@ -315,8 +317,8 @@ def _score_matrix(
 ) -> dict[str, Any]:
     """The passages × terms BM25 score matrix in bm25s's CSC layout, with its zero entries dropped.
 
-    Per (term, passage): idf · tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len)), Robertson idf
-    log((N − df + 0.5) / (df + 0.5)) floored at 0, computed in float64 and stored as float32.
+    Per (term, passage): idf · tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len)) with idf
+    log((N + 1) / df), computed in float64 and stored as float32.
     """
     # One sort of (term, passage) pairs gives the term frequencies and the CSC order at once.
     keys = (term_ids.astype(np.int64) << 32) | passage_ids.astype(np.int64)
@@ -329,13 +331,10 @@ def _score_matrix(
     terms = (pairs >> 32).astype(np.int64)
     rows = (pairs & 0xFFFFFFFF).astype(np.int32)
     df = np.bincount(terms, minlength=n_terms).astype(np.float64)
-    idf = np.log(np.maximum((n_passages - df + 0.5) / (df + 0.5), 1.0))
+    idf = np.log((n_passages + 1) / df)
     avg_length = lengths.sum() / n_passages
     scores = idf[terms] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[rows] / avg_length))
     scores = scores.astype(np.float32)
-    # Terms in more than half of the passages score 0 everywhere: leaving them out changes no result.
-    keep = scores > 0
-    terms, rows, scores = terms[keep], rows[keep], scores[keep]
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
     return {"data": scores, "indices": rows, "indptr": indptr, "num_docs": n_passages}
