@@ -59,6 +59,8 @@ _ANALYZE_CHUNK = 100_000
 # A query whose postings exceed 1/_DENSE_FROM of the corpus sums into a dense per-thread buffer:
 # cheaper than sorting its postings.
 _DENSE_FROM = 16
+# Passages per block of the dense buffer whose maxima bound the k-th best score.
+_BLOCK = 1024
 
 
 class IndexError_(Exception):
@@ -205,37 +207,45 @@ class BM25Index:
         if postings == 0:
             return []
         if postings * _DENSE_FROM >= self._num_docs:
-            candidates, scores = self._sum_dense(starts, ends)
+            candidates, scores = self._sum_dense(starts, ends, k)
         else:
             rows = np.concatenate([self._indices[s:e] for s, e in zip(starts, ends)])
             vals = np.concatenate([self._data[s:e] for s, e in zip(starts, ends)])
             candidates, inverse = np.unique(rows, return_inverse=True)
             scores = np.bincount(inverse, weights=vals.astype(np.float64), minlength=len(candidates))
-        positive = scores > 0
-        candidates, scores = candidates[positive], scores[positive]
+            positive = scores > 0
+            candidates, scores = candidates[positive], scores[positive]
         if len(candidates) > k:
-            part = np.argpartition(-scores, k - 1)[:k]
-            candidates, scores = candidates[part], scores[part]
+            # Everything tied with the k-th best stays in, so that ties are cut in corpus order.
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            best = scores >= kth
+            candidates, scores = candidates[best], scores[best]
         # Best score first; equal scores in corpus order, so results are deterministic.
-        order = np.lexsort((candidates, -scores))
+        order = np.lexsort((candidates, -scores))[:k]
         return [
             Hit(passage=self.passages[int(candidates[i])], score=float(scores[i]), rank=rank)
             for rank, i in enumerate(order, start=1)
         ]
 
-    def _sum_dense(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate passages (ascending) and their summed scores, through a zeroed per-thread buffer."""
+    def _sum_dense(self, starts: np.ndarray, ends: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Passages (ascending) that may be among the `k` best, with their scores: summed into a dense
+        per-thread buffer, then cut at a bound that no scan of the whole corpus has to sort."""
         buffer = getattr(self._buffers, "scores", None)
         if buffer is None:
-            buffer = np.zeros(self._num_docs, dtype=np.float64)
+            blocks = -(-self._num_docs // _BLOCK)
+            buffer = np.zeros(blocks * _BLOCK, dtype=np.float64)
         # Taken off the thread while in use: an exception half-way leaves no dirty buffer behind.
         self._buffers.scores = None
         for s, e in zip(starts, ends):
-            # A term's postings hold each passage once, so fancy-index += adds every score.
-            buffer[self._indices[s:e]] += self._data[s:e]
-        candidates = np.flatnonzero(buffer)
+            # In float64 on both sides: ufunc.at takes its fast path only without casting.
+            np.add.at(buffer, self._indices[s:e], self._data[s:e].astype(np.float64))
+        # k blocks each hold a score at least their maximum, so the k-th largest block maximum is
+        # a lower bound on the k-th best score: only scores above it need sorting.
+        maxima = buffer.reshape(-1, _BLOCK).max(axis=1)
+        bound = np.partition(maxima, len(maxima) - k)[len(maxima) - k] if len(maxima) > k else 0.0
+        candidates = np.flatnonzero(buffer >= bound) if bound > 0 else np.flatnonzero(buffer > 0)
         scores = buffer[candidates]
-        buffer[candidates] = 0.0
+        buffer.fill(0.0)
         self._buffers.scores = buffer
         return candidates, scores
 
