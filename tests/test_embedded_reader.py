@@ -1,0 +1,127 @@
+"""The embedded reader: its shipped model loads, its spans cite the passage exactly, and training runs end to end."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.readers.embedded import EmbeddedReader
+from qa.readers.features import question_kind
+from qa.readers.span_model import ModelError, load_model, shipped_artifact
+from qa.readers.train import Example, evaluate, fit, locate_answer
+from retrieval.chunk import chunk_document
+from retrieval.types import Document, Passage
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _passage(text: str, pid: str = "d#0") -> Passage:
+    return Passage(id=pid, doc_id=pid.split("#")[0], text=text, start=0, end=len(text))
+
+
+def _assert_cited(answers) -> None:
+    for answer in answers:
+        c = answer.citations[0]
+        assert answer.text and c.passage[c.start : c.end] == answer.text
+        assert 0.0 <= answer.score <= 1.0
+    assert [a.score for a in answers] == sorted((a.score for a in answers), reverse=True)
+
+
+def test_shipped_model_loads_fast_and_small() -> None:
+    assert shipped_artifact().stat().st_size < 3_000_000
+    started = time.perf_counter()
+    model = load_model(shipped_artifact())
+    assert time.perf_counter() - started < 1.0
+    assert model.weights.any() and model.meta["trained_on"] > 600
+
+
+def test_model_built_for_other_features_is_refused(tmp_path: Path) -> None:
+    data = json.loads(shipped_artifact().read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match="train-reader"):
+        load_model(stale)
+
+
+def test_spans_on_seed_passages_are_exact_substrings() -> None:
+    reader = EmbeddedReader()
+    passages = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        doc = Document(id=path.stem, title="", text=path.read_text(encoding="utf-8"), source="", meta={})
+        passages.extend(chunk_document(doc)[:3])
+    answers = reader.read("من هو المتحدث باسم وزارة الخارجية الأمريكية؟", passages)
+    assert answers
+    _assert_cited(answers)
+    assert any("ميلر" in a.text for a in answers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "قالَ المُتَحَدِّثُ باسمِ الوزارةِ مَاثيو مِيلَر، إنَّ الاجتماعَ انتهى.",  # diacritized
+        "قال المتحـــدث باسم الوزارة ماثيو ميلـــر إن الاجتماع انتهى.",  # tatweel
+        "قال المتحدث باسم الوزارة Matthew Miller في 12/3/2024 إن الاجتماع انتهى عند 10:30.",  # Latin, digits
+        "قال المتحدث باسم الوزارة ٣ مرات (مرة في مايو) إن الاجتماع انتهى…",  # Arabic-Indic digits, brackets
+    ],
+)
+def test_spans_are_exact_on_edge_cases(text: str) -> None:
+    answers = EmbeddedReader().read("من هو المتحدث باسم الوزارة؟", [_passage(text)])
+    assert answers
+    _assert_cited(answers)
+
+
+def test_no_passages_and_no_overlap() -> None:
+    reader = EmbeddedReader()
+    assert reader.read("من هو المتحدث باسم الوزارة؟", []) == []
+    assert reader.read("من هو المتحدث؟", [_passage("")]) == []
+    unrelated = reader.read("ما عاصمة أستراليا؟", [_passage("ارتفعت أسعار القمح في الأسواق هذا الأسبوع.")])
+    _assert_cited(unrelated)
+    related = reader.read("من هو المتحدث باسم الوزارة؟", [_passage("قال المتحدث باسم الوزارة ماثيو ميلر إن الاجتماع انتهى.")])
+    # A passage that shares no word with the question must score lower than one that does.
+    assert not unrelated or unrelated[0].score < related[0].score
+
+
+def test_question_kinds() -> None:
+    assert question_kind("متى ولد خاشقجي؟") == "when"
+    assert question_kind("في أي عام تأسست الشركة؟") == "when"
+    assert question_kind("في أي مدينة ولد؟") == "where"
+    assert question_kind("كم عدد سكان مصر؟") == "how_many"
+    assert question_kind("من هو المتحدث باسم الوزارة؟") == "who"
+    assert question_kind("من هو جمال خاشقجي؟") == "who"
+
+
+def test_locate_answer_by_text_when_start_is_wrong() -> None:
+    context = "ولد في القاهرة عام 1950 ثم انتقل إلى القاهرة."
+    assert locate_answer(context, {"text": "القاهرة", "answer_start": 40}) == (37, 44)
+    assert locate_answer(context, {"text": "القاهرة", "answer_start": 0}) == (7, 14)
+    assert locate_answer(context, {"text": "دمشق", "answer_start": 0}) == (-1, -1)
+
+
+def _example(i: int, group: str, question: str, context: str, answer: str) -> Example:
+    start = context.index(answer)
+    return Example(f"q{i}", group, question, context, (answer,), start, start + len(answer))
+
+
+def test_training_on_a_tiny_slice_writes_a_loadable_model(tmp_path: Path) -> None:
+    facts = [
+        ("متى ولد أحمد؟", "ولد أحمد في 13 أكتوبر 1958 في المدينة. ثم درس الطب.", "13 أكتوبر 1958"),
+        ("أين ولد سامي؟", "ولد سامي في مدينة دمشق عام 1970. وعمل مهندسا.", "مدينة دمشق"),
+        ("من هو المتحدث باسم الشركة؟", "قال المتحدث باسم الشركة خالد عمر، إن الأرباح زادت.", "خالد عمر"),
+        ("كم عدد سكان البلدة؟", "يبلغ عدد سكان البلدة 5000 نسمة. وهي جميلة.", "5000 نسمة"),
+    ]
+    examples = [_example(i, str(i % 3), q, c, a) for i, (q, c, a) in enumerate(facts * 3)]
+    started = time.perf_counter()
+    model = fit(examples, seed=1)
+    out = tmp_path / "model.json"
+    model.save(out)
+    assert time.perf_counter() - started < 20
+    loaded = load_model(out)
+    assert (loaded.weights == model.weights.round(6)).all() or abs(loaded.weights - model.weights).max() < 1e-5
+    assert evaluate(loaded, examples)["f1"] > 50  # it learned the toy patterns
+    answers = EmbeddedReader(out).read("متى ولد أحمد؟", [_passage(facts[0][1])])
+    _assert_cited(answers)
+    assert answers[0].text == "13 أكتوبر 1958"
