@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     doc_stride: int = Field(default=128, ge=8)
     max_answer_tokens: int = Field(default=30, ge=1, le=512)
     reader_batch_size: int = Field(default=8, ge=1)
+    reader_optimization: str = Field(
+        default="none",
+        pattern="^(none|onnx-int8|torch-int8)$",
+        description="Faster CPU inference for the transformers reader: int8 weights in ONNX Runtime or torch",
+    )
     hub_timeout: float = Field(default=2.0, gt=0, description="Seconds to wait for the model hub before going offline")
 
     # -- answer selection --

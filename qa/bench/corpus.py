@@ -56,7 +56,7 @@ def vocabulary(sources: Iterable[Path]) -> list[str]:
         except OSError as err:
             log.warning("skipping %s: %s", path, err)
             continue
-        counts.update(_words(_texts_of_squad(text) if path.suffix == ".json" else [text]))
+        counts.update(_words(squad_texts(text) if path.suffix == ".json" else [text]))
     if not counts:
         raise ValueError("No Arabic words found in the benchmark sources (seeds/*.txt, ARCD).")
     observed = [word for word, _ in counts.most_common()]
@@ -123,7 +123,7 @@ def _cached_vocabulary(sources: tuple[Path, ...]) -> list[str]:
     return vocabulary(sources)
 
 
-def _texts_of_squad(raw: str) -> list[str]:
+def squad_texts(raw: str) -> list[str]:
     data = json.loads(raw).get("data", [])
     texts = []
     for article in data:

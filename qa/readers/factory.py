@@ -77,6 +77,7 @@ def _transformers_reader(settings: Settings, local_only: bool) -> Reader:
         max_answer_tokens=settings.max_answer_tokens,
         batch_size=settings.reader_batch_size,
         local_files_only=local_only,
+        optimization=settings.reader_optimization,
     )
 
 

@@ -39,9 +39,15 @@ class TransformersReader:
         max_answers: int = 10,
         use_null_score: bool = True,
         local_files_only: bool = False,
+        optimization: str = "none",
+        threads: int | None = None,
     ) -> None:
+        from qa.readers.onnx_runtime import OPTIMIZATIONS
+
         if doc_stride >= max_seq_length:
             raise ValueError(f"doc_stride ({doc_stride}) must be smaller than max_seq_length ({max_seq_length})")
+        if optimization not in OPTIMIZATIONS:
+            raise ValueError(f"unknown reader optimization {optimization!r}; choose one of {', '.join(OPTIMIZATIONS)}")
         self.model_id = model
         self.max_seq_length = max_seq_length
         self.doc_stride = doc_stride
@@ -51,9 +57,12 @@ class TransformersReader:
         self.max_answers = max_answers
         self.use_null_score = use_null_score
         self.local_files_only = local_files_only
+        self.optimization = optimization
+        self.threads = threads
         self.name = f"transformers:{model}"
         self._model: Any = None
         self._tokenizer: Any = None
+        self._onnx: Any = None
 
     def warm_up(self) -> None:
         """Load the tokenizer and model (heavy imports happen here, not at import time)."""
@@ -73,7 +82,24 @@ class TransformersReader:
         if not getattr(self._tokenizer, "is_fast", False):
             raise ReaderLoadError(f"{self.model_id!r} has no fast tokenizer; offsets need one.")
         self._model.eval()
+        self._optimize()
         log.info("loaded %s in %.1f s", self.model_id, time.perf_counter() - started)
+
+    def _optimize(self) -> None:
+        if self.optimization == "torch-int8":
+            from qa.readers.onnx_runtime import torch_int8_model
+
+            self._model = torch_int8_model(self._model)
+        elif self.optimization == "onnx-int8":
+            from qa.readers.onnx_runtime import onnx_int8_model
+
+            try:
+                self._onnx = onnx_int8_model(self._model, list(self._tokenizer.model_input_names), threads=self.threads)
+            except ImportError as err:
+                raise ReaderLoadError(
+                    f"reader optimization onnx-int8 needs onnx and onnxruntime ({err}); "
+                    "install them or set SANAD_READER_OPTIMIZATION=none"
+                ) from err
 
     def read(self, question: str, passages: Sequence[Passage]) -> list[Answer]:
         self.warm_up()
@@ -94,6 +120,8 @@ class TransformersReader:
 
     def logits(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """Start and end logits for one batch of encoded windows."""
+        if self._onnx is not None:
+            return self._onnx.logits(batch)
         import torch
 
         with torch.inference_mode():

@@ -1,0 +1,232 @@
+"""`sanad bench reader`: an AraBERT-base-shaped QA model, torch fp32 beside the int8 paths and the embedded reader.
+
+Speed does not depend on the weights, so the model is BERT-base's shape (12 layers, hidden 768,
+vocabulary 64,000, 384-token windows) with random weights, and its tokenizer a WordPiece vocabulary
+trained here on the seeds (and ARCD when present): nothing is downloaded.
+
+Span agreement is measured twice. With random weights the start/end logits are nearly flat, so a
+rounding error of 1e-3 can move the best span: a floor, not what a trained model would see. The
+"decisive" model is the same network with a QA head that clearly prefers one span in each window,
+as a fine-tuned model does; agreement there is what int8 rounding does to a confident model.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.bench.corpus import default_sources, squad_texts, synthetic_questions
+from qa.bench.measure import latency_summary, machine, timed
+
+log = logging.getLogger(__name__)
+
+VOCABULARY = 64_000
+HIDDEN = 768
+HEADS = 12
+FFN = 3072
+SEQUENCE = 384
+# Token positions of the decisive model's answer: inside the context of every window.
+ANSWER_START, ANSWER_END = 40, 43
+OPTIMIZED = ("onnx-int8", "torch-int8")
+ONNX_THREADS = (1, 2)
+
+
+def bench_reader(
+    passage_counts: list[int], n_questions: int = 30, layers: int = 12, workdir: Path | None = None
+) -> dict[str, Any]:
+    """Per-question latency for each reader and passage count, and span agreement with fp32."""
+    import torch
+
+    base = Path(tempfile.mkdtemp(prefix="sanad-bench-reader-", dir=workdir))
+    try:
+        model_dir, build_s = timed(lambda: build_bert_base_qa(base / "random", layers))
+        decisive_dir = make_decisive(model_dir, base / "decisive")
+        cases = _cases(n_questions, max(passage_counts))
+        readers, prepare = _readers(model_dir, base / "cache")
+        results: dict[str, Any] = {}
+        spans: dict[str, dict[int, list[Any]]] = {}
+        for name, reader in readers.items():
+            spans[name] = {}
+            for count in passage_counts:
+                times, best = _time_reads(reader, cases, count)
+                results.setdefault(name, {})[f"{count}_passages_ms"] = latency_summary(times)
+                spans[name][count] = best
+        _add_speedups(results, passage_counts)
+        agreement = {
+            name: {f"{count}_passages": _same(spans[name][count], spans["torch-fp32"][count]) for count in passage_counts}
+            for name in readers
+            if name not in {"torch-fp32", "embedded"}
+        }
+        decisive = _decisive_agreement(decisive_dir, base / "cache", cases, passage_counts)
+        return {
+            "benchmark": "reader",
+            "machine": machine(),
+            "model": {"layers": layers, "hidden": HIDDEN, "vocabulary": VOCABULARY, "max_seq_length": SEQUENCE},
+            "torch_threads": torch.get_num_threads(),
+            "questions": len(cases),
+            "model_build_seconds": round(build_s, 1),
+            "prepare_seconds": prepare,
+            "latency": results,
+            "same_span_random_weights": agreement,
+            "same_span_decisive_model": decisive,
+            "logit_correlation_random_weights": _logit_correlation(readers, cases),
+        }
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def build_bert_base_qa(folder: Path, layers: int = 12, seed: int = 0) -> Path:
+    """A BertForQuestionAnswering of AraBERT-base's shape, random weights, and a local fast tokenizer."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
+    wordpiece.train_from_iterator(_training_texts(), vocab_size=VOCABULARY, min_frequency=2, show_progress=False)
+    wordpiece.save_model(str(folder))
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
+    tokenizer.model_max_length = SEQUENCE
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=VOCABULARY,
+        hidden_size=HIDDEN,
+        num_hidden_layers=layers,
+        num_attention_heads=HEADS,
+        intermediate_size=FFN,
+        max_position_embeddings=512,
+    )
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    return folder
+
+
+def make_decisive(model_dir: Path, folder: Path) -> Path:
+    """`model_dir` with a QA head that strongly prefers the tokens at ANSWER_START..ANSWER_END."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    model = AutoModelForQuestionAnswering.from_pretrained(model_dir)
+    generator = torch.Generator().manual_seed(1)
+    start_dir, end_dir = torch.randn(2, model.config.hidden_size, generator=generator)
+    with torch.no_grad():
+        positions = model.bert.embeddings.position_embeddings.weight
+        positions[ANSWER_START] += 3 * start_dir
+        positions[ANSWER_END] += 3 * end_dir
+        model.qa_outputs.weight.copy_(torch.stack([start_dir, end_dir]))
+        model.qa_outputs.bias.zero_()
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(folder)
+    return folder
+
+
+def _readers(model_dir: Path, cache: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """Every reader to time, warmed up, and how long each took to load (export and quantize included)."""
+    import os
+
+    from qa.readers.embedded import EmbeddedReader
+    from qa.readers.transformers_reader import TransformersReader
+
+    os.environ["SANAD_CACHE"] = str(cache)
+    readers: dict[str, Any] = {"torch-fp32": TransformersReader(str(model_dir), local_files_only=True)}
+    for threads in ONNX_THREADS:
+        readers[f"onnx-int8-{threads}t"] = TransformersReader(
+            str(model_dir), local_files_only=True, optimization="onnx-int8", threads=threads
+        )
+    readers["torch-int8"] = TransformersReader(str(model_dir), local_files_only=True, optimization="torch-int8")
+    readers["embedded"] = EmbeddedReader()
+    prepare = {}
+    for name, reader in readers.items():
+        warm = getattr(reader, "warm_up", None)
+        prepare[name] = round(timed(warm)[1], 1) if warm else 0.0
+    return readers, prepare
+
+
+def _cases(n_questions: int, most: int) -> list[tuple[str, list[Any]]]:
+    """Questions, each with its best seed passages by BM25 (topped up with others when few match)."""
+    from qa.config import PROJECT_ROOT
+    from retrieval.corpus import load_corpus
+    from retrieval.index import BM25Index
+
+    index = BM25Index.build(load_corpus(PROJECT_ROOT / "seeds").documents, progress=False)
+    rng = np.random.default_rng(7)
+    cases = []
+    for question in synthetic_questions(n_questions):
+        chosen = [h.passage for h in index.search(question, most)]
+        others = [p for p in index.passages if p not in chosen]
+        for i in rng.permutation(len(others))[: most - len(chosen)]:
+            chosen.append(others[int(i)])
+        cases.append((question, chosen))
+    return cases
+
+
+def _time_reads(reader: Any, cases: list[tuple[str, list[Any]]], count: int) -> tuple[list[float], list[Any]]:
+    reader.read(cases[0][0], cases[0][1][:count])
+    times, best = [], []
+    for question, passages in cases:
+        started = time.perf_counter()
+        answers = reader.read(question, passages[:count])
+        times.append(time.perf_counter() - started)
+        top = answers[0].citations[0] if answers else None
+        best.append((top.passage_id, top.start, top.end) if top else None)
+    return times, best
+
+
+def _same(spans: list[Any], reference: list[Any]) -> float:
+    return round(sum(a == b for a, b in zip(spans, reference)) / max(len(reference), 1), 3)
+
+
+def _add_speedups(results: dict[str, Any], passage_counts: list[int]) -> None:
+    for count in passage_counts:
+        key = f"{count}_passages_ms"
+        fp32 = results["torch-fp32"][key]["p50"]
+        for name in results:
+            if isinstance(results[name], dict) and key in results[name] and name != "torch-fp32":
+                results[name][f"{count}_passages_speedup_p50"] = round(fp32 / results[name][key]["p50"], 2)
+
+
+def _decisive_agreement(model_dir: Path, cache: Path, cases: list[Any], passage_counts: list[int]) -> dict[str, Any]:
+    from qa.readers.transformers_reader import TransformersReader
+
+    fp32 = TransformersReader(str(model_dir), local_files_only=True)
+    reference = {count: _time_reads(fp32, cases, count)[1] for count in passage_counts}
+    agreement = {}
+    for optimization in OPTIMIZED:
+        reader = TransformersReader(str(model_dir), local_files_only=True, optimization=optimization)
+        agreement[optimization] = {
+            f"{count}_passages": _same(_time_reads(reader, cases, count)[1], reference[count]) for count in passage_counts
+        }
+    return agreement
+
+
+def _logit_correlation(readers: dict[str, Any], cases: list[Any]) -> dict[str, float]:
+    """Pearson correlation of start and end logits with fp32's over the windows of every question."""
+    fp32 = readers["torch-fp32"]
+    correlations = {}
+    for name, reader in readers.items():
+        if name in {"torch-fp32", "embedded"}:
+            continue
+        want, got = [], []
+        for question, passages in cases:
+            windows = fp32._encode(question, passages)
+            batch = {k: windows[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+            mask = windows["attention_mask"].astype(bool)
+            for a, b in zip(fp32.logits(batch), reader.logits(batch)):
+                want.append(a[mask])
+                got.append(b[mask])
+        correlations[name] = round(float(np.corrcoef(np.concatenate(want), np.concatenate(got))[0, 1]), 5)
+    return correlations
+
+
+def _training_texts() -> list[str]:
+    texts = []
+    for path in default_sources():
+        raw = path.read_text(encoding="utf-8")
+        texts.extend(squad_texts(raw) if path.suffix == ".json" else [raw])
+    return texts

@@ -1,0 +1,173 @@
+"""The transformers reader's fast CPU paths: the QA model in ONNX Runtime with int8 weights, or torch int8.
+
+`onnx-int8` exports the loaded model to ONNX once (the TorchScript exporter: the dynamo one would need
+onnxscript), fuses BERT-style attention and layer norms, quantizes the weights of every matrix product
+to int8 (activations are quantized on the fly), and caches the result on disk, written atomically. A
+changed checkpoint, exporter or runtime version gets a new cache entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+OPTIMIZATIONS = ("none", "onnx-int8", "torch-int8")
+_OPSET = 17
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("SANAD_CACHE", Path.home() / ".cache" / "sanad")) / "onnx"
+
+
+class OnnxQAModel:
+    """Start and end logits from an ONNX Runtime session of an extractive-QA model."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # One request at a time uses every core for its matrix products; parallel operators only add overhead.
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = path
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self._session.get_inputs()]
+
+    def logits(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
+        start, end = self._session.run(["start_logits", "end_logits"], feed)
+        return start.astype(np.float32), end.astype(np.float32)
+
+
+def onnx_int8_model(model: Any, input_names: list[str], cache_dir: Path | None = None, threads: int | None = None) -> OnnxQAModel:
+    """The int8 ONNX version of the loaded torch QA `model`, exported and quantized on first use."""
+    names = [n for n in _INPUTS if n in input_names]
+    folder = (cache_dir or default_cache_dir()) / _cache_key(model, names)
+    path = folder / "model.int8.onnx"
+    if not path.exists():
+        _export_quantized(model, names, path)
+    return OnnxQAModel(path, threads)
+
+
+def torch_int8_model(model: Any) -> Any:
+    """`model` with its linear layers dynamically quantized to int8 by torch (no export, no cache)."""
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _cache_key(model: Any, names: list[str]) -> str:
+    """Changes whenever the checkpoint, the inputs or the export tool chain does."""
+    import onnxruntime
+    import torch
+
+    source = str(getattr(model, "name_or_path", "") or "")
+    weights = ""
+    if Path(source).is_dir():
+        files = sorted(Path(source).glob("*.safetensors")) or sorted(Path(source).glob("*.bin"))
+        weights = ";".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+    recipe = {
+        "source": source,
+        "commit": getattr(model.config, "_commit_hash", None),
+        "weights": weights,
+        "config": model.config.to_json_string(use_diff=False),
+        "inputs": names,
+        "opset": _OPSET,
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    stem = Path(source).name if source else "model"
+    return f"{stem}-{digest}"
+
+
+def _export_quantized(model: Any, names: list[str], path: Path) -> None:
+    """Export, fuse and quantize into a staging folder beside `path`, then move the result into place."""
+    import onnx
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
+    try:
+        exported = staging / "model.onnx"
+        length = 16
+        dummy = {
+            "input_ids": torch.ones(2, length, dtype=torch.long),
+            "attention_mask": torch.ones(2, length, dtype=torch.long),
+            "token_type_ids": torch.zeros(2, length, dtype=torch.long),
+        }
+        axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "start_logits", "end_logits"]}
+        log.info("exporting %s to ONNX (once; cached in %s)", getattr(model, "name_or_path", "the model"), path.parent)
+        with torch.inference_mode():
+            torch.onnx.export(
+                _logits_module(model, names),
+                tuple(dummy[n] for n in names),
+                str(exported),
+                input_names=names,
+                output_names=["start_logits", "end_logits"],
+                dynamic_axes=axes,
+                opset_version=_OPSET,
+                dynamo=False,
+            )
+        fused = _fuse_attention(exported, model.config, staging / "model.fused.onnx")
+        quantized = staging / "model.int8.onnx"
+        # The fused operators live in ONNX Runtime's own domain, where shape inference finds no types.
+        quantize_dynamic(
+            str(fused),
+            str(quantized),
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(quantized, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fuse_attention(exported: Path, config: Any, out: Path) -> Path:
+    """ONNX Runtime's BERT graph fusions (attention, layer norm, GELU); the plain export if they fail."""
+    if getattr(config, "model_type", "") not in {"bert", "electra", "roberta", "xlm-roberta", "distilbert"}:
+        return exported
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        optimized = optimize_model(
+            str(exported),
+            model_type="bert",
+            num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size),
+        )
+        optimized.save_model_to_file(str(out))
+        return out
+    except Exception as err:  # fusion is an optimization: an unfamiliar graph keeps the unfused export
+        log.warning("ONNX graph fusion skipped: %s", err)
+        return exported
+
+
+def _logits_module(model: Any, names: list[str]) -> Any:
+    """`model` as the export needs it: positional inputs in `names` order, a (start, end) tuple out."""
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = self.model(**dict(zip(names, inputs)))
+            return out.start_logits, out.end_logits
+
+    return LogitsOnly().eval()
