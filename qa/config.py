@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # -- corpus and index --
     corpus: Path = Field(default_factory=default_corpus, description="Folder of .txt/.jsonl articles")
     index: Path | None = Field(default=None, description="Index folder; default: a cache folder per corpus")
-    stemmer: str = "article"
+    stemmer: str = "light"
     k1: float = 1.5
     b: float = 0.75
 
