@@ -46,3 +46,26 @@ def test_synthetic_corpus_is_fixed_and_consistent():
     for passage in first.passages:
         assert documents[passage.doc_id].text[passage.start : passage.end] == passage.text
     assert all(q.endswith("؟") for q in first.questions)
+
+
+def test_bench_reader_prints_its_figures(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SANAD_CACHE", str(tmp_path / "cache"))
+    result = _bench_json(
+        capsys, "reader", "--questions", "2", "--passages", "1,2", "--layers", "1", "--hidden", "64",
+        "--vocabulary", "2000", "--workdir", str(tmp_path),
+    )
+    latency = result["latency"]
+    for reader in ("torch-fp32", "onnx-int8-1t", "onnx-int8-2t", "torch-int8", "embedded"):
+        assert set(latency[reader]) >= {"1_passages_ms", "2_passages_ms"}, reader
+    assert "2_passages_speedup_p50" in latency["onnx-int8-2t"]
+    for key in ("same_span_random_weights", "same_span_decisive_model", "logit_correlation_random_weights"):
+        assert result[key], key
+    assert result["model"]["layers"] == 1
+
+
+def test_bench_e2e_prints_its_figures(capsys, tmp_path):
+    result = _bench_json(capsys, "e2e", "--passages", "300", "--queries", "6", "--workdir", str(tmp_path))
+    assert result["reader"] == "embedded" and result["passages"] == 300
+    for key in ("latency_ms", "questions_per_second", "retrieval_ms", "reader_ms", "load_seconds"):
+        assert key in result, key
+    assert result["questions"] + result["refused_questions"] == 6

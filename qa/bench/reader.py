@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 
 VOCABULARY = 64_000
 HIDDEN = 768
-HEADS = 12
-FFN = 3072
+HEAD_SIZE = 64
 SEQUENCE = 384
 # Token positions of the decisive model's answer: inside the context of every window.
 ANSWER_START, ANSWER_END = 40, 43
@@ -38,14 +37,19 @@ ONNX_THREADS = (1, 2)
 
 
 def bench_reader(
-    passage_counts: list[int], n_questions: int = 30, layers: int = 12, workdir: Path | None = None
+    passage_counts: list[int],
+    n_questions: int = 30,
+    layers: int = 12,
+    workdir: Path | None = None,
+    hidden: int = HIDDEN,
+    vocabulary: int = VOCABULARY,
 ) -> dict[str, Any]:
     """Per-question latency for each reader and passage count, and span agreement with fp32."""
     import torch
 
     base = Path(tempfile.mkdtemp(prefix="sanad-bench-reader-", dir=workdir))
     try:
-        model_dir, build_s = timed(lambda: build_bert_base_qa(base / "random", layers))
+        model_dir, build_s = timed(lambda: build_bert_base_qa(base / "random", layers, hidden, vocabulary))
         decisive_dir = make_decisive(model_dir, base / "decisive")
         cases = _cases(n_questions, max(passage_counts))
         readers, prepare = _readers(model_dir, base / "cache")
@@ -67,7 +71,7 @@ def bench_reader(
         return {
             "benchmark": "reader",
             "machine": machine(),
-            "model": {"layers": layers, "hidden": HIDDEN, "vocabulary": VOCABULARY, "max_seq_length": SEQUENCE},
+            "model": {"layers": layers, "hidden": hidden, "vocabulary": vocabulary, "max_seq_length": SEQUENCE},
             "torch_threads": torch.get_num_threads(),
             "questions": len(cases),
             "model_build_seconds": round(build_s, 1),
@@ -81,7 +85,9 @@ def bench_reader(
         shutil.rmtree(base, ignore_errors=True)
 
 
-def build_bert_base_qa(folder: Path, layers: int = 12, seed: int = 0) -> Path:
+def build_bert_base_qa(
+    folder: Path, layers: int = 12, hidden: int = HIDDEN, vocabulary: int = VOCABULARY, seed: int = 0
+) -> Path:
     """A BertForQuestionAnswering of AraBERT-base's shape, random weights, and a local fast tokenizer."""
     import torch
     from tokenizers import BertWordPieceTokenizer
@@ -89,18 +95,18 @@ def build_bert_base_qa(folder: Path, layers: int = 12, seed: int = 0) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
-    wordpiece.train_from_iterator(_training_texts(), vocab_size=VOCABULARY, min_frequency=2, show_progress=False)
+    wordpiece.train_from_iterator(_training_texts(), vocab_size=vocabulary, min_frequency=2, show_progress=False)
     wordpiece.save_model(str(folder))
     tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
     tokenizer.model_max_length = SEQUENCE
     tokenizer.save_pretrained(folder)
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=VOCABULARY,
-        hidden_size=HIDDEN,
+        vocab_size=max(vocabulary, tokenizer.vocab_size),
+        hidden_size=hidden,
         num_hidden_layers=layers,
-        num_attention_heads=HEADS,
-        intermediate_size=FFN,
+        num_attention_heads=max(1, hidden // HEAD_SIZE),
+        intermediate_size=4 * hidden,
         max_position_embeddings=512,
     )
     BertForQuestionAnswering(config).save_pretrained(folder)

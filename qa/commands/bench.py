@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reader.add_argument("--questions", type=int, default=30, help="questions per passage count (default: 30)")
     reader.add_argument("--passages", type=_sizes, default=[3, 5], help="passages per question (default: 3,5)")
     reader.add_argument("--layers", type=int, default=12, help="transformer layers (default: 12, as AraBERT-base)")
+    reader.add_argument("--hidden", type=int, default=768, help="hidden size (default: 768, as AraBERT-base)")
+    reader.add_argument("--vocabulary", type=int, default=64_000, help="vocabulary (default: 64000, as AraBERT)")
 
     e2e = _bench(benches, "e2e", "the whole pipeline with the embedded reader", _run_e2e)
     e2e.add_argument("--passages", type=int, default=100_000, help="corpus size (default: 100000)")
@@ -53,7 +55,8 @@ def _run_retrieval(args: argparse.Namespace) -> int:
 def _run_reader(args: argparse.Namespace) -> int:
     from qa.bench.reader import bench_reader
 
-    return _emit(bench_reader(args.passages, args.questions, args.layers, args.workdir), args.json)
+    result = bench_reader(args.passages, args.questions, args.layers, args.workdir, args.hidden, args.vocabulary)
+    return _emit(result, args.json)
 
 
 def _run_e2e(args: argparse.Namespace) -> int:
