@@ -27,8 +27,8 @@ class Pipeline:
         index: BM25Index,
         reader: Reader,
         top_k: int = 5,
-        no_answer_threshold: float = 0.2,
-        reader_weight: float = 0.7,
+        no_answer_threshold: float = 0.3,
+        reader_weight: float = 0.5,
     ) -> None:
         self.index = index
         self.reader = reader
@@ -53,7 +53,9 @@ class Pipeline:
         started = time.perf_counter()
         question = check_question(question)
         hits = self.index.search(question, top_k or self.top_k)
-        candidates = self.reader.read(question, [h.passage for h in hits]) if hits else []
+        passages = [h.passage for h in hits]
+        candidates = self.reader.read(question, passages) if hits else []
+        coverage = dict(zip((p.id for p in passages), self.index.coverage(question, passages)))
         answer = select_answer(
             question,
             hits,
@@ -63,6 +65,7 @@ class Pipeline:
             threshold=self.no_answer_threshold,
             reader_weight=self.reader_weight,
             reader_name=self.reader.name,
+            coverage=coverage,
         )
         latency = (time.perf_counter() - started) * 1000
         log.debug("answered in %.1f ms: %r", latency, answer.text)

@@ -22,20 +22,27 @@ def select_answer(
     threshold: float,
     reader_weight: float,
     reader_name: str,
+    coverage: dict[str, float] | None = None,
 ) -> Answer:
     """The best answer, its citation first and other candidates after; or a no-answer with the closest passages.
 
-    `fallback` are the passages to show when retrieval found nothing at all.
+    A candidate's score is the weighted geometric mean of the reader's score and its passage's
+    coverage of the question (`coverage`, passage id → [0, 1]; without it, BM25 relative to the best
+    hit). Geometric, so that either signal near zero sinks the answer: a confident span in a passage
+    that misses the question's key word («اليابان») is not an answer. `fallback` are the passages to
+    show when retrieval found nothing at all.
     """
     if not hits:
         return Answer(question=question, text=None, score=0.0, citations=closest_passages(fallback, documents), reader=reader_name)
-    top_retrieval = max(h.score for h in hits) or 1.0
-    retrieval_of = {h.passage.id: h.score / top_retrieval for h in hits}
+    if coverage is None:
+        top_retrieval = max(h.score for h in hits) or 1.0
+        coverage = {h.passage.id: h.score / top_retrieval for h in hits}
 
     scored: list[Answer] = []
     for candidate in candidates:
         c = candidate.citations[0]
-        combined = reader_weight * candidate.score + (1 - reader_weight) * retrieval_of.get(c.passage_id, 0.0)
+        support = coverage.get(c.passage_id, 0.0)
+        combined = (max(candidate.score, 0.0) ** reader_weight) * (max(support, 0.0) ** (1 - reader_weight))
         citation = _with_document(replace(c, score=combined), documents)
         scored.append(replace(candidate, score=combined, citations=[citation]))
     scored.sort(key=lambda a: -a.score)

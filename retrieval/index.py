@@ -198,6 +198,26 @@ class BM25Index:
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [Hit(self.passages[i], score, rank) for rank, (score, i) in enumerate(scored[:k], start=1)]
 
+    def coverage(self, query: str, passages: Sequence[Passage]) -> list[float]:
+        """For each passage, the share of the query's idf mass that its terms cover, in [0, 1].
+
+        A query term the corpus lacks weighs most (the idf of a term in half a passage), so a question
+        about something the corpus never mentions covers little of any passage: the no-answer signal.
+        """
+        weights: dict[str, float] = {}
+        for term in self.settings.analyzer.terms(query):
+            term_id = self._vocab.get(term)
+            df = float(self._indptr[term_id + 1] - self._indptr[term_id]) if term_id is not None else 0.5
+            weights[term] = float(np.log((self._num_docs + 1) / max(df, 0.5)))
+        total = sum(weights.values())
+        if total <= 0:
+            return [0.0 for _ in passages]
+        covered = []
+        for passage in passages:
+            present = set(self.settings.analyzer.terms(passage.text))
+            covered.append(sum(w for t, w in weights.items() if t in present) / total)
+        return covered
+
     def _top_k(self, token_ids: list[int], k: int) -> list[Hit]:
         # Sum the precomputed per-term scores over the union of the terms' posting lists only, so a
         # query costs its postings, not the corpus size. Both paths add in float64 in query-term
