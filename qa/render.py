@@ -57,7 +57,7 @@ def render_passages(citations: list[Citation], color: bool = False) -> str:
     """Every cited passage in full, numbered, with its span marked."""
     blocks = []
     for number, citation in enumerate(citations, start=1):
-        blocks.append(f"[{number}] {citation_heading(citation)} (score {citation.score:.2f})\n{mark_answer(citation, color)}")
+        blocks.append(f"[{number}] {citation_heading(citation)}\n{mark_answer(citation, color)}")
     return "\n\n".join(blocks) if blocks else "لا توجد مقاطع أخرى."
 
 

@@ -11,7 +11,8 @@ from qa.pipeline import Pipeline
 from qa.question import QuestionError
 from qa.render import render_answer, render_passages
 from qa.select import closest_passages
-from qa.types import Answer
+from qa.types import Answer, Citation
+from retrieval.types import Passage
 
 PROMPT = "سؤالك> "
 HELP = """اكتب سؤالك بالعربية واضغط Enter.
@@ -39,6 +40,17 @@ def run(args: argparse.Namespace) -> int:
     if interactive:
         print(f"سَنَد — {len(pipeline.index.documents)} مستندات، القارئ: {pipeline.reader.name}. اكتب /help للمساعدة.")
     return Session(pipeline, sys.stdout, color=sys.stdout.isatty()).loop(sys.stdin, interactive)
+
+
+def _same_text(a: Citation, b: Citation, where: dict[str, Passage]) -> bool:
+    """Whether two citations show mostly the same document text (neighbouring passages overlap)."""
+    if a.passage_id == b.passage_id:
+        return True
+    pa, pb = where.get(a.passage_id), where.get(b.passage_id)
+    if pa is None or pb is None or pa.doc_id != pb.doc_id:
+        return False
+    overlap = min(pa.end, pb.end) - max(pa.start, pb.start)
+    return overlap > 0.5 * min(pa.end - pa.start, pb.end - pb.start)
 
 
 class Session:
@@ -83,14 +95,16 @@ class Session:
         return True
 
     def _more(self) -> str:
+        """Other candidate answers, then further passages, each shown once (overlapping chunks folded)."""
         if self.last is None:
             return "اسأل سؤالًا أولًا."
         hits = self.pipeline.search(self.last.question, k=10)
-        shown = {c.passage_id for c in self.last.citations[:1]}
-        others = [c for c in self.last.citations[1:] if c.passage_id not in shown]
-        shown |= {c.passage_id for c in others}
-        others += [c for c in closest_passages(hits, self.pipeline.index.documents, n=10) if c.passage_id not in shown]
-        return render_passages(others[:6], color=self.color)
+        where = {h.passage.id: h.passage for h in hits}
+        shown: list[Citation] = []
+        for citation in [*self.last.citations, *closest_passages(hits, self.pipeline.index.documents, n=10)]:
+            if not any(_same_text(citation, seen, where) for seen in shown):
+                shown.append(citation)
+        return render_passages(shown[1:7] if self.last.found else shown[:6], color=self.color)
 
     def _print(self, text: str) -> None:
         print(text, file=self.out)
