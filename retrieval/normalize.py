@@ -94,22 +94,6 @@ def collapse_spaces(text: str) -> str:
     return _SPACES_RE.sub(" ", text).strip()
 
 
-RULES = (
-    unicode_nfkc,
-    normalize_persian_letters,
-    remove_diacritics,
-    remove_tatweel,
-    normalize_alef,
-    normalize_hamza,
-    normalize_alef_maksura,
-    normalize_teh_marbuta,
-    normalize_digits,
-    str.lower,
-    remove_punctuation,
-    collapse_spaces,
-)
-
-
 # The rules after NFKC map characters one to one within a word and never create or remove a word
 # boundary, so they can run once per distinct word (cached) instead of once per text.
 _WORD_RULES = (
@@ -123,6 +107,9 @@ _WORD_RULES = (
     normalize_digits,
     str.lower,
 )
+
+# The whole normalizer, in order.
+RULES = (unicode_nfkc, *_WORD_RULES, remove_punctuation, collapse_spaces)
 
 
 def normalize(text: str) -> str:
