@@ -119,3 +119,17 @@ def test_unknown_document(tmp_path: Path, capsys: pytest.CaptureFixture[str], ru
     gold.write_text('{"id": "a", "question": "من المتحدث؟", "answers": ["ميلر"], "doc_id": "nope"}\n', "utf-8")
     assert main(["eval", "--gold", str(gold)]) == 2
     assert "'nope' is not in the corpus" in capsys.readouterr().err
+
+
+def test_a_gold_set_without_unanswerable_questions_is_scored_always_answering(tmp_path, capsys):
+    import json as _json
+
+    from qa.cli import main as _main
+
+    squad = {"data": [{"title": "t", "paragraphs": [{"context": "قال المتحدث ماثيو ميلر إن الاجتماع يوم الخميس.", "qas": [
+        {"id": "q1", "question": "كيف حال الطقس في المريخ اليوم؟", "answers": [{"text": "الخميس", "answer_start": 38}]}]}]}]}
+    path = tmp_path / "tiny-squad.json"
+    path.write_text(_json.dumps(squad, ensure_ascii=False), "utf-8")
+    assert _main(["eval", "--gold", str(path), "--format", "squad", "--mode", "reader", "--reader", "embedded", "--json"]) == 0
+    summary = _json.loads(capsys.readouterr().out)
+    assert summary["no_answer_threshold"] == 0.0

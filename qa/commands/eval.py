@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="pipeline: retrieve then read; reader: read the gold document only")  # fmt: skip
     add_corpus_options(parser)
     add_reader_options(parser)
-    parser.add_argument("--threshold", type=float, help="no-answer threshold (default: SANAD_NO_ANSWER_THRESHOLD)")
+    parser.add_argument("--threshold", type=float, help="no-answer threshold (default: SANAD_NO_ANSWER_THRESHOLD; 0 for a gold set with no unanswerable question)")
     parser.add_argument("--out", type=Path, help="write predictions.jsonl, report.md and PNG plots here")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--sweep-threshold", action="store_true", help="find the no-answer threshold with the best F1")
@@ -43,8 +43,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"sanad eval: {err}", file=sys.stderr)
         return EXIT_BAD_GOLD
     settings = settings_from(args)
-    if args.threshold is not None:
-        settings = settings.model_copy(update={"no_answer_threshold": args.threshold})
+    threshold = args.threshold
+    if threshold is None and not gold.has_unanswerable:
+        # SQuAD v1.1 (ARCD, XQuAD) has no unanswerable question: abstaining can only lose points there,
+        # so such a set is scored as such sets are everywhere, always answering.
+        threshold = 0.0
+    if threshold is not None:
+        settings = settings.model_copy(update={"no_answer_threshold": threshold})
     notices: list[str] = list(gold.problems)
     try:
         result = evaluate(gold, settings, args.mode, notices)

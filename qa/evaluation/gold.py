@@ -45,6 +45,10 @@ class GoldSet:
     documents: tuple[Document, ...] = ()
     problems: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def has_unanswerable(self) -> bool:
+        return any(not q.answers for q in self.questions)
+
 
 def load_gold(path: str | Path, fmt: str = "jsonl") -> GoldSet:
     """Read a gold file in `fmt` (jsonl or squad); GoldError for a missing, empty or malformed file."""
