@@ -56,6 +56,8 @@ def test_bench_reader_prints_its_figures(capsys, tmp_path, monkeypatch):
     )
     latency = result["latency"]
     for reader in ("torch-fp32", "onnx-int8-1t", "onnx-int8-2t", "torch-int8", "embedded"):
+        if reader == "embedded" and reader in result.get("unavailable", {}):
+            continue  # reported instead of timed when its shipped model does not load
         assert set(latency[reader]) >= {"1_passages_ms", "2_passages_ms"}, reader
     assert "2_passages_speedup_p50" in latency["onnx-int8-2t"]
     for key in ("same_span_random_weights", "same_span_decisive_model", "logit_correlation_random_weights"):
