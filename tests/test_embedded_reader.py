@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from qa.readers.embedded import EmbeddedReader
-from qa.readers.features import question_kind
+from qa.readers.features import CROSS_FEATURES, candidates, question_info, question_kind
 from qa.readers.span_model import ModelError, load_model, shipped_artifact
-from qa.readers.train import Example, evaluate, fit, locate_answer
+from qa.readers.train import Example, _question_features, evaluate, fit, locate_answer
 from retrieval.chunk import chunk_document
 from retrieval.types import Document, Passage
 
@@ -125,3 +125,35 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(tmp_path: Path) -> Non
     answers = EmbeddedReader(out).read("متى ولد أحمد؟", [_passage(facts[0][1])])
     _assert_cited(answers)
     assert answers[0].text == "13 أكتوبر 1958"
+
+
+def test_training_targets_are_word_f1_against_the_located_answer() -> None:
+    example = _example(0, "0", "من هو المتحدث باسم الشركة؟", "قال المتحدث باسم الشركة خالد عمر، إن الأرباح زادت.", "خالد عمر")
+    f = _question_features(example)
+    spans = {example.context[s:e]: f1 for s, e, f1 in zip(f.cands.start, f.cands.end, f.f1)}
+    assert spans["خالد عمر"] == 1.0
+    assert spans["خالد"] == pytest.approx(2 / 3)  # precision 1, recall 1/2
+    assert spans["الشركة خالد عمر"] == pytest.approx(0.8)
+    assert spans["قال"] == 0.0
+    assert f.labels.sum() == 1 and f.labels[list(spans).index("خالد عمر")] == 1
+
+
+def test_fitting_is_deterministic() -> None:
+    facts = [
+        ("متى ولد أحمد؟", "ولد أحمد في 13 أكتوبر 1958 في المدينة. ثم درس الطب.", "13 أكتوبر 1958"),
+        ("أين ولد سامي؟", "ولد سامي في مدينة دمشق عام 1970. وعمل مهندسا.", "مدينة دمشق"),
+    ]
+    examples = [_example(i, str(i % 2), q, c, a) for i, (q, c, a) in enumerate(facts * 2)]
+    first, second = fit(examples, seed=3), fit(examples, seed=3)
+    assert (first.weights == second.weights).all() and first.calibration == second.calibration
+
+
+def test_a_title_the_question_does_not_name_is_marked() -> None:
+    info = question_info("من هو المتحدث باسم وزارة الخارجية؟")
+    text = "قال المتحدث باسم وزارة الخارجية ماثيو ميلر، إن وزير الخارجية أنتوني بلينكن سيسافر."
+    cands = candidates(info, [text])
+    column = CROSS_FEATURES.index("start_other_title")
+    by_text = {text[s:e]: row for s, e, row in zip(cands.start, cands.end, cands.cross[:, column])}
+    assert by_text["وزير الخارجية أنتوني بلينكن"] == 1.0
+    assert by_text["المتحدث باسم وزارة الخارجية ماثيو ميلر"] == 0.0  # the role the question asks about
+    assert by_text["ماثيو ميلر"] == 0.0

@@ -72,12 +72,34 @@ BASE_FEATURES = (
     "sent_coverage", "sent_best", "sent_rank_log", "sent_matched_log", "span_rel_pos", "sent_rel_pos",
     "left_matched_x_punct_after", "left_matched_x_best", "right_matched_x_punct_before", "copula_x_best",
     "cause_start", "cause_inside", "sent_len_log", "passage_sents_log", "whole_sentence",
+    "sent_wcoverage", "sent_wbest", "sent_wrank_log", "sent_bigrams", "window_match", "window_match_left",
+    "window_match_right", "wcoverage_x_left_matched", "wcoverage_x_punct_after", "wcoverage_x_len_log",
+    "matched_run_before", "matched_run_after",
+    "punct_inside", "first_clause", "clause_word_after", "clause_word_start", "paren_after", "start_matched",
+    "end_matched", "unmatched_content_log", "after_last_match", "before_first_match", "rest_of_clause",
+    "rest_of_clause_x_wbest", "first_clause_x_wbest", "gap_after_last_match", "wbest_x_len_log",
+    "gap_segment", "gap_segment_x_wbest", "gap_segment_left_match", "gap_segment_both_match",
 )
+_BOUNDARY = BASE_FEATURES[BASE_FEATURES.index("punct_inside") :]
+_CROSSED_BOUNDARY = (
+    "first_clause", "clause_word_after", "gap_segment", "after_last_match", "gap_after_last_match", "start_matched",
+    "punct_inside", "unmatched_content_log",
+)
+# Words that open a new clause: ARCD answers tend to stop right before them.
+_CLAUSE_WORDS = {
+    "و", "ثم", "او", "لكن", "ولكن", "حيث", "الذي", "التي", "الذين", "اللذان", "اللتان", "اللواتي", "عندما",
+    "بينما", "كما", "وقد", "وكان", "وكانت", "بان", "بانه", "انه", "انها", "اذ", "فقد", "وهو", "وهي", "الا",
+    "حتي", "لكي", "مما", "وذلك", "ذلك", "وفي", "وقال", "ويعد", "وتعد", "ويقع", "وتقع", "اما", "وبعد",
+}
+# Words on each side of a span whose question matches count as its local context.
+_WINDOW = 8
 # Candidate properties that mean something only against the question's kind (crossed with it).
 CROSS_FEATURES = tuple(f"len_le_{b}" for b in _LENGTH_BUCKETS) + (
     "has_digit", "has_year", "has_month", "has_time_word", "has_title", "start_title", "has_latin",
     "start_place_prep", "start_digit", "end_digit", "cause_start", "left_matched", "punct_after",
-    "all_digits", "bias",
+    "all_digits", "bias", "matched_frac", "any_matched", "matched_run_before",
+    "first_clause", "clause_word_after", "gap_segment", "after_last_match", "gap_after_last_match", "start_matched",
+    "punct_inside", "unmatched_content_log", "has_other_title", "start_other_title",
 )
 
 
@@ -90,6 +112,7 @@ def feature_names() -> list[str]:
 class QuestionInfo:
     kind: str
     terms: frozenset[str]
+    ordered_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,7 +149,8 @@ class Candidates:
 
 def question_info(question: str) -> QuestionInfo:
     """The question's kind (from its interrogative) and its content-word stems."""
-    return QuestionInfo(kind=question_kind(question), terms=frozenset(_question_terms(question)))
+    ordered = tuple(_question_terms(question))
+    return QuestionInfo(kind=question_kind(question), terms=frozenset(ordered), ordered_terms=ordered)
 
 
 def question_kind(question: str) -> str:
@@ -194,9 +218,13 @@ def candidates(info: QuestionInfo, passages: Sequence[str]) -> Candidates:
 class _Sentence:
     words: list[Word]
     first: int  # index of its first word in the passage's word list
+    stems: list[str]
     matched: np.ndarray
     coverage: float
     n_matched: int
+    wcoverage: float = 0.0
+    bigrams: int = 0
+    weight: np.ndarray | None = None  # per word: the IDF weight of its question term, 0 if unmatched
 
 
 def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tuple[np.ndarray, ...]]:
@@ -215,29 +243,53 @@ def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tup
         sent = all_words[first:position]
         if not sent:
             continue
-        matched = np.array([_stem(w.norm) in terms for w in sent], dtype=bool)
-        found = {_stem(w.norm) for w, m in zip(sent, matched) if m}
+        stems = [_stem(w.norm) for w in sent]
+        matched = np.array([t in terms for t in stems], dtype=bool)
+        found = {t for t, m in zip(stems, matched) if m}
         coverage = len(found) / len(terms) if terms else 0.0
-        sentences.append(_Sentence(sent, first, matched, coverage, int(matched.sum())))
+        sentences.append(_Sentence(sent, first, stems, matched, coverage, int(matched.sum())))
     if not sentences:
         return []
-    coverages = np.array([s.coverage for s in sentences])
-    order = np.argsort(-coverages, kind="stable")
-    rank = np.empty(len(sentences), dtype=np.int64)
-    rank[order] = np.arange(len(sentences))
-    best = coverages.max()
-    out = []
-    for s_index, sentence in enumerate(sentences):
-        out.append(
-            _sentence_candidates(
-                text, p_index, sentence, s_index, len(sentences), int(rank[s_index]), best > 0 and sentence.coverage == best
-            )
-        )
-    return out
+    _weigh(sentences, info)
+    rank, best = _ranks([s.coverage for s in sentences])
+    wrank, wbest = _ranks([s.wcoverage for s in sentences])
+    return [
+        _sentence_candidates(text, p_index, sentence, s_index, len(sentences), int(rank[s_index]), bool(best[s_index]),
+                             int(wrank[s_index]), bool(wbest[s_index]))
+        for s_index, sentence in enumerate(sentences)
+    ]
+
+
+def _ranks(values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Each sentence's rank by `values` (0 = best) and whether it is the best (with a nonzero value)."""
+    array = np.array(values)
+    order = np.argsort(-array, kind="stable")
+    rank = np.empty(len(array), dtype=np.int64)
+    rank[order] = np.arange(len(array))
+    return rank, (array == array.max()) & (array > 0)
+
+
+def _weigh(sentences: list[_Sentence], info: QuestionInfo) -> None:
+    """IDF-weighted coverage: a question word found in every sentence says little about where the answer is."""
+    n = len(sentences)
+    frequency: dict[str, int] = {}
+    for s in sentences:
+        for t in {t for t, m in zip(s.stems, s.matched) if m}:
+            frequency[t] = frequency.get(t, 0) + 1
+    idf = {t: float(np.log((n + 1) / (frequency.get(t, 0) + 0.5))) for t in info.terms}
+    total = sum(idf.values()) or 1.0
+    ordered = info.ordered_terms
+    pairs = {(a, b) for a, b in zip(ordered, ordered[1:])}
+    for s in sentences:
+        found = {t for t, m in zip(s.stems, s.matched) if m}
+        s.wcoverage = sum(idf[t] for t in found) / total
+        s.bigrams = sum((a, b) in pairs for a, b in zip(s.stems, s.stems[1:]))
+        s.weight = np.array([idf[t] if m else 0.0 for t, m in zip(s.stems, s.matched)], dtype=np.float32)
 
 
 def _sentence_candidates(
-    text: str, p_index: int, s: _Sentence, s_index: int, n_sents: int, rank: int, is_best: bool
+    text: str, p_index: int, s: _Sentence, s_index: int, n_sents: int, rank: int, is_best: bool,
+    wrank: int, is_wbest: bool,
 ) -> tuple[np.ndarray, ...]:
     sent = s.words
     m = len(sent)
@@ -277,6 +329,14 @@ def _sentence_candidates(
         if matched[i]:
             last = i
         right_near[i] = (last - i) if last >= 0 else big
+
+    # Consecutive question words right before / after each position: «المتحدث باسم وزارة الخارجية ماثيو ميلر».
+    run_before = np.zeros(m, np.float32)
+    run_after = np.zeros(m, np.float32)
+    for k in range(1, m):
+        run_before[k] = run_before[k - 1] + 1 if matched[k - 1] else 0
+    for k in range(m - 2, -1, -1):
+        run_after[k] = run_after[k + 1] + 1 if matched[k + 1] else 0
 
     starts, lengths = np.meshgrid(np.arange(m), np.arange(1, MAX_SPAN_WORDS + 1), indexing="ij")
     starts, lengths = starts.ravel(), lengths.ravel()
@@ -354,6 +414,31 @@ def _sentence_candidates(
         ]
     ).astype(np.float32)
 
+    weight = s.weight if s.weight is not None else np.zeros(m, np.float32)
+    prefix_w = np.concatenate([[0.0], np.cumsum(weight)])
+    lo, hi = np.maximum(i - _WINDOW, 0), np.minimum(j + 1 + _WINDOW, m)
+    window_left = (prefix_w[i] - prefix_w[lo]).astype(np.float32)
+    window_right = (prefix_w[hi] - prefix_w[j + 1]).astype(np.float32)
+    wcov = np.float32(s.wcoverage)
+    extra = np.column_stack(
+        [
+            np.full(n, wcov, np.float32),
+            np.full(n, float(is_wbest), np.float32),
+            np.full(n, np.log1p(wrank), np.float32),
+            np.full(n, np.log1p(s.bigrams), np.float32),
+            np.log1p(window_left + window_right) / 2,
+            np.log1p(window_left) / 2,
+            np.log1p(window_right) / 2,
+            wcov * left_m,
+            wcov * p_after,
+            wcov * np.log1p(length_f),
+            np.log1p(run_before[i]),
+            np.log1p(run_after[j]),
+        ]
+    ).astype(np.float32)
+    boundary = _boundary_features(text, sent, s, matched, is_stop, i, j, is_wbest)
+    base = np.concatenate([base, extra, boundary], axis=1)
+
     digits_in = span_sum(digit)
     cross = np.column_stack(
         [(length <= b).astype(np.float32) for b in _LENGTH_BUCKETS]
@@ -373,8 +458,22 @@ def _sentence_candidates(
             p_after,
             (digits_in == length_f).astype(np.float32),
             np.ones(n, np.float32),
+            in_span / length_f,
+            (in_span > 0).astype(np.float32),
+            np.log1p(run_before[i]),
         ]
     ).astype(np.float32)
+    # A title the question does not name is another person's role: «من هو المتحدث باسم الوزارة» is not
+    # answered by «وزير الخارجية فلان», while «رئيس الوزراء فلان» answers «من هو رئيس الوزراء».
+    other_title = title * (1 - matched)
+    cross = np.concatenate(
+        [
+            cross,
+            boundary[:, [_BOUNDARY.index(name) for name in _CROSSED_BOUNDARY]],
+            np.column_stack([(span_sum(other_title) > 0).astype(np.float32), other_title[i]]),
+        ],
+        axis=1,
+    )
 
     starts_c = np.array([w.start for w in sent])[i]
     ends_c = np.array([w.end for w in sent])[j]
@@ -387,3 +486,68 @@ def _sentence_candidates(
         (i + s.first).astype(np.int64),
         (j + s.first).astype(np.int64),
     )
+
+
+def _boundary_features(
+    text: str, sent: list[Word], s: _Sentence, matched: np.ndarray, is_stop: np.ndarray,
+    i: np.ndarray, j: np.ndarray, is_wbest: bool,
+) -> np.ndarray:
+    """Where a span sits against the clause structure: ARCD answers mostly run from just after the matched
+    question phrase to the next punctuation mark or clause word."""
+    m = len(sent)
+    gaps = [text[sent[k].end : sent[k + 1].start] for k in range(m - 1)]
+    punct_gap = np.array([any(not c.isspace() for c in g) for g in gaps] + [1.0], np.float32)  # after word k
+    paren_gap = np.array([("(" in g or "[" in g) for g in gaps] + [0.0], np.float32)
+    clause = np.array([w.norm in _CLAUSE_WORDS for w in sent], np.float32)
+    prefix_gap = np.concatenate([[0.0], np.cumsum(punct_gap)])
+    inside = (prefix_gap[j] - prefix_gap[i]).astype(np.float32)  # punctuation between words i..j
+    after_pad = np.concatenate([clause, [0.0]])
+    content = (1 - matched) * (1 - is_stop)
+    prefix_content = np.concatenate([[0.0], np.cumsum(content)])
+    prefix_match = np.concatenate([[0.0], np.cumsum(matched)])
+    total_match = prefix_match[-1]
+    matched_before = prefix_match[i]
+    after_last = ((matched_before == total_match) & (total_match > 0)).astype(np.float32)
+    before_first = ((prefix_match[j + 1] == 0) & (total_match > 0)).astype(np.float32)
+    ends_at_punct = punct_gap[j]
+    first_clause = ((inside == 0) & (ends_at_punct > 0)).astype(np.float32)
+    clause_after = after_pad[j + 1]
+    starts_after_match = np.concatenate([[0.0], matched])[i] > 0
+    rest = (starts_after_match & ((first_clause > 0) | (clause_after > 0)) & (inside == 0)).astype(np.float32)
+    # How far past the last matched word (before the span) the span starts: 0 = right after it.
+    last_match = np.full(m + 1, -1.0)
+    for k in range(m):
+        last_match[k + 1] = k if matched[k] else last_match[k]
+    gap_after_match = np.where(last_match[i] >= 0, i - last_match[i] - 1, 20.0)
+    wbest = float(is_wbest)
+    length = (j - i + 1).astype(np.float32)
+    # A maximal run of new words between question words / punctuation: what the sentence adds to the question.
+    left_m = np.concatenate([[0.0], matched])[i]
+    right_m = np.concatenate([matched, [0.0]])[j + 1]
+    left_edge = (left_m > 0) | (np.concatenate([[1.0], punct_gap])[i] > 0)
+    right_edge = (right_m > 0) | (ends_at_punct > 0)
+    no_match = (prefix_match[j + 1] - prefix_match[i]) == 0
+    segment = (left_edge & right_edge & no_match).astype(np.float32)
+    return np.column_stack(
+        [
+            np.log1p(inside),
+            first_clause,
+            clause_after,
+            clause[i],
+            paren_gap[j],
+            matched[i],
+            matched[j],
+            np.log1p(prefix_content[j + 1] - prefix_content[i]),
+            after_last,
+            before_first,
+            rest,
+            rest * wbest,
+            first_clause * wbest,
+            np.log1p(gap_after_match) / 3,
+            wbest * np.log1p(length),
+            segment,
+            segment * wbest,
+            segment * left_m,
+            segment * left_m * right_m,
+        ]
+    ).astype(np.float32)
