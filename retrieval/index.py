@@ -317,7 +317,8 @@ class BM25Index:
             retriever = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
             passages = StoredPassages(JsonlRecords(folder / PASSAGES, np.load(folder / PASSAGE_OFFSETS)))
             document_ids = json.loads((folder / DOCUMENT_IDS).read_text("utf-8"))
-            documents = StoredDocuments(JsonlRecords(folder / DOCUMENTS, np.load(folder / DOCUMENT_OFFSETS)), document_ids)
+            document_records = JsonlRecords(folder / DOCUMENTS, np.load(folder / DOCUMENT_OFFSETS))
+            documents = StoredDocuments(document_records, document_ids)
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IndexDamaged(f"The index in {folder} is damaged ({err}). Rebuild it with `sanad index`.") from err
         if len(passages) != manifest.get("passages") or retriever.scores["num_docs"] != len(passages):

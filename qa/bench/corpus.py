@@ -78,7 +78,9 @@ def synthetic_questions(n_questions: int, seed: int = SEED, sources: list[Path] 
     return [q + "؟" for q in sampler.texts(n_questions, QUESTION_WORDS)]
 
 
-def synthetic_corpus(n_passages: int, n_questions: int, seed: int = SEED, sources: list[Path] | None = None) -> SyntheticCorpus:
+def synthetic_corpus(
+    n_passages: int, n_questions: int, seed: int = SEED, sources: list[Path] | None = None
+) -> SyntheticCorpus:
     """`n_passages` passages of about 60 words in documents of ten, and `n_questions` questions."""
     sampler = _Sampler(sources, seed)
     texts = sampler.texts(n_passages, PASSAGE_WORDS)

@@ -63,7 +63,10 @@ def bench_reader(
                 spans[name][count] = best
         _add_speedups(results, passage_counts)
         agreement = {
-            name: {f"{count}_passages": _same(spans[name][count], spans["torch-fp32"][count]) for count in passage_counts}
+            name: {
+                f"{count}_passages": _same(spans[name][count], spans["torch-fp32"][count])
+                for count in passage_counts
+            }
             for name in readers
             if name not in {"torch-fp32", "embedded"}
         }

@@ -35,7 +35,8 @@ def bench_retrieval(sizes: list[int], n_queries: int = 200, workdir: Path | None
             result = {**built, **served}
             reference = result["rank_bm25"]
             if reference.get("query_ms"):
-                result["speed_ratio_p50"] = round(reference["query_ms"]["p50"] / max(result["query_ms"]["p50"], 1e-9), 1)
+                ours = max(result["query_ms"]["p50"], 1e-9)
+                result["speed_ratio_p50"] = round(reference["query_ms"]["p50"] / ours, 1)
             results.append(result)
         finally:
             shutil.rmtree(base, ignore_errors=True)
@@ -92,7 +93,9 @@ def _compare_with_rank_bm25(index: Any, passages: list[Any], questions: list[str
         return {"rank_bm25": reference}
     model, build_s = timed(lambda: BM25Plus([analyzer.terms(p.text) for p in passages], k1=k1, b=b, delta=0))
     scores, times = _reference_queries(model, analyzer, questions, REFERENCE_BUDGET_SECONDS)
-    reference.update(finished=True, build_seconds=round(build_s, 2), query_ms=latency_summary(times), queries=len(times))
+    reference.update(
+        finished=True, build_seconds=round(build_s, 2), query_ms=latency_summary(times), queries=len(times)
+    )
     if len(times) < len(questions):
         reference["note"] = f"{len(times)} of {len(questions)} queries within {REFERENCE_BUDGET_SECONDS:.0f} s"
     position = {p.id: i for i, p in enumerate(passages)}
@@ -116,7 +119,9 @@ def _compare_with_rank_bm25(index: Any, passages: list[Any], questions: list[str
     }
 
 
-def _reference_queries(model: Any, analyzer: Any, questions: list[str], budget: float) -> tuple[list[np.ndarray], list[float]]:
+def _reference_queries(
+    model: Any, analyzer: Any, questions: list[str], budget: float
+) -> tuple[list[np.ndarray], list[float]]:
     scores, times = [], []
     deadline = time.perf_counter() + budget
     for question in questions:

@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     benches = parser.add_subparsers(dest="bench", metavar="BENCH", required=True)
 
     retrieval = _bench(benches, "retrieval", "BM25 index build, load and query, beside rank_bm25", _run_retrieval)
-    retrieval.add_argument("--passages", type=_sizes, default=[10_000, 100_000], help="corpus sizes, e.g. 100000,1000000")
+    retrieval.add_argument(
+        "--passages", type=_sizes, default=[10_000, 100_000], help="corpus sizes, e.g. 100000,1000000"
+    )
     retrieval.add_argument("--queries", type=int, default=200, help="questions per size (default: 200)")
 
     reader = _bench(benches, "reader", "AraBERT-base-shaped reader: torch fp32 vs the optimized path", _run_reader)

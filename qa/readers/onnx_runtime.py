@@ -52,7 +52,9 @@ class OnnxQAModel:
         return start.astype(np.float32), end.astype(np.float32)
 
 
-def onnx_int8_model(model: Any, input_names: list[str], cache_dir: Path | None = None, threads: int | None = None) -> OnnxQAModel:
+def onnx_int8_model(
+    model: Any, input_names: list[str], cache_dir: Path | None = None, threads: int | None = None
+) -> OnnxQAModel:
     """The int8 ONNX version of the loaded torch QA `model`, exported and quantized on first use."""
     names = [n for n in _INPUTS if n in input_names]
     folder = (cache_dir or default_cache_dir()) / _cache_key(model, names)
