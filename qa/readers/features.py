@@ -41,6 +41,11 @@ _KIND_WORDS = {
 _TIME_NOUNS = {"عام", "سنه", "قرن", "يوم", "شهر", "تاريخ", "وقت", "فتره", "عهد", "العام", "السنه", "القرن"}
 _PLACE_NOUNS = {"مدينه", "دوله", "بلد", "مكان", "منطقه", "قاره", "عاصمه", "ولايه", "محافظه", "جزيره", "اقليم", "قريه"}
 _NAME_NOUNS = {"اسم", "لقب", "تسميه"}
+# «ما مساحة/عدد/طول ...» asks for a quantity, as «كم» does.
+_QUANTITY_NOUNS = {
+    "مساحه", "عدد", "طول", "عرض", "ارتفاع", "عمق", "وزن", "نسبه", "سعر", "قيمه", "حجم", "مسافه", "مقدار",
+    "متوسط", "درجه", "سرعه", "تعداد", "كميه", "عمر",
+}
 
 _MONTHS = {
     "يناير", "فبراير", "مارس", "ابريل", "مايو", "يونيو", "يوليو", "اغسطس", "سبتمبر", "اكتوبر", "نوفمبر",
@@ -58,6 +63,9 @@ _PLACE_PREPS = {"في", "بمدينه", "بمدينة", "الي", "شمال", "�
 _COPULAS = {"هو", "هي", "هم", "وهو", "وهي", "كان", "كانت", "يعد", "تعد", "يعتبر", "تعتبر", "اي", "يسمي", "تسمي", "بانه", "بانها"}
 _CAUSE_WORDS = {"بسبب", "لان", "لانه", "لانها", "نتيجه", "بهدف", "لكي", "كي", "حيث", "اذ", "لاجل", "سبب"}
 _DIGIT_RE = re.compile(r"\d")
+_NUMBER_SEPARATORS = {".", ",", "،", "٫", "٬"}
+# A preposition after a span usually starts a modifier the crowd answers leave out («ابن الجوزي في ...»).
+_PREPOSITIONS = {"في", "من", "علي", "الي", "عن", "مع", "بعد", "قبل", "منذ", "خلال", "حتي", "عند", "بين", "حول"}
 _YEAR_RE = re.compile(r"^(1[0-9]{3}|20[0-9]{2}|[0-9]{3})$")
 _LATIN_RE = re.compile(r"[a-z]")
 
@@ -99,7 +107,7 @@ CROSS_FEATURES = tuple(f"len_le_{b}" for b in _LENGTH_BUCKETS) + (
     "start_place_prep", "start_digit", "end_digit", "cause_start", "left_matched", "punct_after",
     "all_digits", "bias", "matched_frac", "any_matched", "matched_run_before",
     "first_clause", "clause_word_after", "gap_segment", "after_last_match", "gap_after_last_match", "start_matched",
-    "punct_inside", "unmatched_content_log", "has_other_title", "start_other_title",
+    "punct_inside", "unmatched_content_log", "has_other_title", "start_other_title", "prep_after", "start_time_word",
 )
 
 
@@ -160,16 +168,21 @@ def question_kind(question: str) -> str:
         kind = next((k for k, forms in _KIND_WORDS.items() if norm in forms), None)
         if kind is None:
             continue
-        following = norms[position + 1] if position + 1 < len(norms) else ""
+        following = norms[position + 1 : position + 3] + ["", ""]
+        copula = kind == "what" and following[0] in {"هو", "هي", "هم"} or norm in {"ماهو", "ماهي"}
         if kind in ("which", "what"):
-            noun = strip_article(following)
-            if following in _TIME_NOUNS or noun in _TIME_NOUNS:
+            # «ما هي مساحة ...» asks like «ما مساحة ...»: the noun after the copula decides.
+            word = following[1] if kind == "what" and following[0] in {"هو", "هي", "هم"} else following[0]
+            noun = strip_article(word)
+            if word in _TIME_NOUNS or noun in _TIME_NOUNS:
                 return "when"
-            if following in _PLACE_NOUNS or noun in _PLACE_NOUNS:
+            if word in _PLACE_NOUNS or noun in _PLACE_NOUNS:
                 return "where"
             if noun in _NAME_NOUNS:
                 return "name"
-            if kind == "what" and following in {"هو", "هي", "هم", "معني", "المقصود"}:
+            if noun in _QUANTITY_NOUNS:
+                return "how_many"
+            if copula or following[0] in {"معني", "المقصود"}:
                 return "what_is"
         return kind
     return "other"
@@ -277,12 +290,14 @@ def _weigh(sentences: list[_Sentence], info: QuestionInfo) -> None:
         for t in {t for t, m in zip(s.stems, s.matched) if m}:
             frequency[t] = frequency.get(t, 0) + 1
     idf = {t: float(np.log((n + 1) / (frequency.get(t, 0) + 0.5))) for t in info.terms}
-    total = sum(idf.values()) or 1.0
+    # Summed in sorted order: set order changes with each process's string hashing, and float sums
+    # in another order differ in the last bit, which training would amplify.
+    total = sum(idf[t] for t in sorted(idf)) or 1.0
     ordered = info.ordered_terms
     pairs = {(a, b) for a, b in zip(ordered, ordered[1:])}
     for s in sentences:
         found = {t for t, m in zip(s.stems, s.matched) if m}
-        s.wcoverage = sum(idf[t] for t in found) / total
+        s.wcoverage = sum(idf[t] for t in sorted(found)) / total
         s.bigrams = sum((a, b) in pairs for a, b in zip(s.stems, s.stems[1:]))
         s.weight = np.array([idf[t] if m else 0.0 for t, m in zip(s.stems, s.matched)], dtype=np.float32)
 
@@ -307,10 +322,12 @@ def _sentence_candidates(
     copula = np.array([n in _COPULAS for n in norms], dtype=np.float32)
     cause = np.array([n in _CAUSE_WORDS for n in norms], dtype=np.float32)
     waw = np.array([n == "و" for n in norms], dtype=np.float32)
+    prep = np.array([n in _PREPOSITIONS for n in norms], dtype=np.float32)
     gaps_before = [text[sent[i - 1].end : sent[i].start] if i else "" for i in range(m)]
     gaps_after = [text[sent[i].end : sent[i + 1].start] if i + 1 < m else "" for i in range(m)]
-    punct_before = np.array([i == 0 or any(not c.isspace() for c in g) for i, g in enumerate(gaps_before)], np.float32)
-    punct_after = np.array([i == m - 1 or any(not c.isspace() for c in g) for i, g in enumerate(gaps_after)], np.float32)
+    breaks = [_is_break(g, norms[k], norms[k + 1]) for k, g in enumerate(gaps_after[:-1])]
+    punct_before = np.array([True] + breaks, np.float32)
+    punct_after = np.array(breaks + [True], np.float32)
     open_paren = np.array([("(" in g or "«" in g or '"' in g) for g in gaps_before], np.float32)
     close_paren = np.array([(")" in g or "»" in g or '"' in g) for g in gaps_after], np.float32)
     comma_after = np.array([("،" in g or "," in g) for g in gaps_after], np.float32)
@@ -470,7 +487,7 @@ def _sentence_candidates(
         [
             cross,
             boundary[:, [_BOUNDARY.index(name) for name in _CROSSED_BOUNDARY]],
-            np.column_stack([(span_sum(other_title) > 0).astype(np.float32), other_title[i]]),
+            np.column_stack([(span_sum(other_title) > 0).astype(np.float32), other_title[i], after(prep), time_word[i]]),
         ],
         axis=1,
     )
@@ -488,6 +505,13 @@ def _sentence_candidates(
     )
 
 
+def _is_break(gap: str, left: str, right: str) -> bool:
+    """Whether the text between two words is punctuation, not the point or comma inside «3.79» / «11،787»."""
+    if gap in _NUMBER_SEPARATORS and left[-1:].isdigit() and right[:1].isdigit():
+        return False
+    return any(not c.isspace() for c in gap)
+
+
 def _boundary_features(
     text: str, sent: list[Word], s: _Sentence, matched: np.ndarray, is_stop: np.ndarray,
     i: np.ndarray, j: np.ndarray, is_wbest: bool,
@@ -496,7 +520,9 @@ def _boundary_features(
     question phrase to the next punctuation mark or clause word."""
     m = len(sent)
     gaps = [text[sent[k].end : sent[k + 1].start] for k in range(m - 1)]
-    punct_gap = np.array([any(not c.isspace() for c in g) for g in gaps] + [1.0], np.float32)  # after word k
+    punct_gap = np.array(
+        [_is_break(g, sent[k].norm, sent[k + 1].norm) for k, g in enumerate(gaps)] + [True], np.float32
+    )  # after word k
     paren_gap = np.array([("(" in g or "[" in g) for g in gaps] + [0.0], np.float32)
     clause = np.array([w.norm in _CLAUSE_WORDS for w in sent], np.float32)
     prefix_gap = np.concatenate([[0.0], np.cumsum(punct_gap)])
