@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     # -- answer selection --
     top_k: int = Field(default=5, ge=1, le=100)
-    no_answer_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    no_answer_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
     reader_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # -- Telegram (the token deliberately has no prefix: it is the name BotFather users know) --

@@ -27,7 +27,7 @@ class Pipeline:
         index: BM25Index,
         reader: Reader,
         top_k: int = 5,
-        no_answer_threshold: float = 0.3,
+        no_answer_threshold: float = 0.35,
         reader_weight: float = 0.5,
     ) -> None:
         self.index = index
