@@ -119,3 +119,18 @@ def test_auto_uses_a_local_checkpoint(capsys, tmp_path, seeds_dir, seed_corpus, 
     if out["answer"] is not None:
         first = out["citations"][0]
         assert first["passage"][first["start"] : first["end"]] == out["answer"]
+
+
+def test_a_hanging_name_lookup_does_not_hold_the_fallback(monkeypatch):
+    import time
+
+    from qa.readers import factory
+
+    def hang(*args, **kwargs):
+        time.sleep(30)
+        raise OSError("never resolves")
+
+    monkeypatch.setattr(factory.socket, "create_connection", hang)
+    started = time.monotonic()
+    assert factory._hub_reachable(timeout=0.5) is False
+    assert time.monotonic() - started < 5

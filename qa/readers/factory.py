@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -100,13 +101,25 @@ def _hub_offline() -> bool:
 
 
 def _hub_reachable(timeout: float) -> bool:
-    """One TCP connection with a short timeout: the hub client itself would retry for about a minute."""
+    """One TCP connection, given `timeout` seconds in all: the hub client itself would retry for a minute.
+
+    The attempt runs in a daemon thread because a socket timeout does not bound the DNS lookup, which
+    can hang for far longer on a machine without network.
+    """
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     parsed = urlparse(endpoint)
     host = parsed.hostname or "huggingface.co"
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    reached = threading.Event()
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                reached.set()
+        except OSError:
+            pass
+
+    probe = threading.Thread(target=connect, name="hub-probe", daemon=True)
+    probe.start()
+    probe.join(timeout)
+    return reached.is_set()
