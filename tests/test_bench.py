@@ -65,6 +65,31 @@ def test_bench_reader_prints_its_figures(capsys, tmp_path, monkeypatch):
     assert result["model"]["layers"] == 1
 
 
+def test_probe_model_trains_and_its_agreement_is_measured(capsys, tmp_path, monkeypatch):
+    from qa.bench.probe import TRAIN
+
+    if not TRAIN.exists():
+        pytest.skip("ARCD (the shared data folder) is not present")
+    monkeypatch.setenv("SANAD_CACHE", str(tmp_path / "cache"))
+    model = tmp_path / "probe"
+    stats = _bench_json(
+        capsys, "train-probe-model", "--out", str(model), "--minutes", "0.05", "--layers", "1", "--hidden", "32",
+        "--max-length", "128", "--vocabulary", "600", "--epochs", "1", "--train-limit", "24", "--test-limit", "6",
+    )
+    assert stats["model"]["layers"] == 1 and stats["model"]["vocabulary"] > 100, "a real WordPiece vocabulary"
+    assert stats["steps"] >= 1 and stats["test_questions"] == 6
+    for key in ("f1_train", "f1_test", "f1_test_baseline_first_words", "training_seconds"):
+        assert key in stats, key
+    result = _bench_json(
+        capsys, "reader", "--trained-model", str(model), "--trained-questions", "4", "--only-trained",
+        "--workdir", str(tmp_path / "work"),
+    )
+    trained = result["trained_model"]
+    assert trained["questions"] == 4 and set(trained["same_span_as_fp32"]) == {"onnx-int8", "torch-int8"}
+    assert set(trained["speedup_p50"]) == {"onnx-int8", "torch-int8"}
+    assert trained["training"]["model"]["hidden"] == 32
+
+
 def test_bench_e2e_prints_its_figures(capsys, tmp_path):
     result = _bench_json(capsys, "e2e", "--passages", "300", "--queries", "6", "--workdir", str(tmp_path))
     assert result["reader"] == "embedded" and result["passages"] == 300

@@ -8,10 +8,14 @@ Span agreement is measured twice. With random weights the start/end logits are n
 rounding error of 1e-3 can move the best span: a floor, not what a trained model would see. The
 "decisive" model is the same network with a QA head that clearly prefers one span in each window,
 as a fine-tuned model does; agreement there is what int8 rounding does to a confident model.
+Neither is a trained reader: `--trained-model PATH` adds the figure that counts, span agreement and
+speed on a checkpoint that learned QA (`sanad bench train-probe-model`, qa/bench/probe.py), over
+ARCD's test questions in their gold paragraphs.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -43,12 +47,26 @@ def bench_reader(
     workdir: Path | None = None,
     hidden: int = HIDDEN,
     vocabulary: int = VOCABULARY,
+    trained_model: Path | None = None,
+    trained_questions: int | None = None,
+    only_trained: bool = False,
 ) -> dict[str, Any]:
-    """Per-question latency for each reader and passage count, and span agreement with fp32."""
+    """Per-question latency for each reader and passage count, and span agreement with fp32; with
+    `trained_model` (see qa/bench/probe.py) also agreement and speed on a model that learned QA."""
     import torch
 
+    if workdir:
+        workdir.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="sanad-bench-reader-", dir=workdir))
     try:
+        trained = (
+            {"trained_model": trained_agreement(trained_model, base / "cache", trained_questions)}
+            if trained_model
+            else {}
+        )
+        if only_trained:
+            threads = torch.get_num_threads()
+            return {"benchmark": "reader", "machine": machine(), "torch_threads": threads, **trained}
         model_dir, build_s = timed(lambda: build_bert_base_qa(base / "random", layers, hidden, vocabulary))
         decisive_dir = make_decisive(model_dir, base / "decisive")
         cases = _cases(n_questions, max(passage_counts))
@@ -83,6 +101,7 @@ def bench_reader(
             "same_span_random_weights": agreement,
             "same_span_decisive_model": decisive,
             "logit_correlation_random_weights": _logit_correlation(readers, cases),
+            **trained,
             **({"unavailable": unavailable} if unavailable else {}),
         }
     finally:
@@ -101,7 +120,8 @@ def build_bert_base_qa(
     wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
     wordpiece.train_from_iterator(_training_texts(), vocab_size=vocabulary, min_frequency=2, show_progress=False)
     wordpiece.save_model(str(folder))
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
+    # `vocab=`: transformers 5 ignores `vocab_file=` here and leaves a five-token vocabulary.
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
     tokenizer.model_max_length = SEQUENCE
     tokenizer.save_pretrained(folder)
     torch.manual_seed(seed)
@@ -156,6 +176,55 @@ def _readers(model_dir: Path, cache: Path) -> tuple[dict[str, Any], dict[str, fl
         warm = getattr(reader, "warm_up", None)
         prepare[name] = round(timed(warm)[1], 1) if warm else 0.0
     return readers, prepare
+
+
+def trained_agreement(model_dir: Path, cache: Path, n_questions: int | None = None) -> dict[str, Any]:
+    """fp32 beside the int8 paths on a model that learned extractive QA: ARCD test questions, each
+    read in its gold paragraph (reader mode, always answering); same best span, F1, latency."""
+    import os
+
+    from qa.bench.probe import STATS, TEST, TRAIN, gold_passage, load_questions, probe_reader
+    from qa.metrics import f1_score
+
+    os.environ["SANAD_CACHE"] = str(cache)
+    questions = load_questions(TEST, n_questions)
+    readers = {"torch-fp32": probe_reader(model_dir)}
+    for optimization in OPTIMIZED:
+        readers[optimization] = probe_reader(model_dir, optimization=optimization)
+    prepare = {name: round(timed(reader.warm_up)[1], 1) for name, reader in readers.items()}
+    cases = [(q.question, [gold_passage(q)]) for q in questions]
+    timings = _time_reads(readers, cases, 1)
+    reference = timings["torch-fp32"][1]
+    result: dict[str, Any] = {
+        "model_dir": str(model_dir),
+        "questions": len(cases),
+        "prepare_seconds": prepare,
+        "same_span_as_fp32": {
+            name: _same(best, reference) for name, (_, best) in timings.items() if name != "torch-fp32"
+        },
+        "f1_test": {},
+        "latency_ms": {},
+        "speedup_p50": {},
+    }
+    for name, (times, best) in timings.items():
+        texts = [q.context[s[1] : s[2]] if s else "" for q, s in zip(questions, best)]
+        f1 = [f1_score(text, q.answers) for text, q in zip(texts, questions)]
+        result["f1_test"][name] = round(100 * float(np.mean(f1)), 1)
+        result["latency_ms"][name] = latency_summary(times)
+    fp32 = result["latency_ms"]["torch-fp32"]["p50"]
+    for name in OPTIMIZED:
+        result["speedup_p50"][name] = round(fp32 / result["latency_ms"][name]["p50"], 2)
+    result["logit_correlation"] = _logit_correlation(readers, cases)
+    # Its training questions, where the model is as sure as a fine-tuned reader in its own domain.
+    seen = [(q.question, [gold_passage(q)]) for q in load_questions(TRAIN, min(len(cases), 200))]
+    seen_spans = {name: best for name, (_, best) in _time_reads(readers, seen, 1).items()}
+    result["same_span_as_fp32_train_questions"] = {
+        name: _same(best, seen_spans["torch-fp32"]) for name, best in seen_spans.items() if name != "torch-fp32"
+    }
+    stats = Path(model_dir) / STATS
+    if stats.exists():
+        result["training"] = json.loads(stats.read_text(encoding="utf-8"))
+    return result
 
 
 def _drop_failing(readers: dict[str, Any], cases: list[tuple[str, list[Any]]]) -> dict[str, str]:

@@ -24,6 +24,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reader.add_argument("--layers", type=int, default=12, help="transformer layers (default: 12, as AraBERT-base)")
     reader.add_argument("--hidden", type=int, default=768, help="hidden size (default: 768, as AraBERT-base)")
     reader.add_argument("--vocabulary", type=int, default=64_000, help="vocabulary (default: 64000, as AraBERT)")
+    reader.add_argument(
+        "--trained-model", type=Path, metavar="PATH",
+        help="also measure span agreement and speed on this local QA checkpoint over ARCD test questions "
+        "(gold paragraph given), e.g. one made by `sanad bench train-probe-model`",
+    )
+    reader.add_argument("--trained-questions", type=int, help="ARCD test questions for --trained-model (default: all)")
+    reader.add_argument(
+        "--only-trained", action="store_true", help="measure --trained-model only (skip the base-size random model)"
+    )
+
+    probe = _bench(
+        benches, "train-probe-model", "train a small BERT QA model on ARCD from scratch (for bench reader)", _run_probe
+    )
+    probe.add_argument("--out", type=Path, required=True, help="folder for the checkpoint (outside the repository)")
+    probe.add_argument("--minutes", type=float, default=11.0, help="training time budget (default: 11)")
+    probe.add_argument("--layers", type=int, default=4, help="transformer layers (default: 4)")
+    probe.add_argument("--hidden", type=int, default=256, help="hidden size (default: 256)")
+    probe.add_argument("--max-length", type=int, default=256, help="window length in tokens (default: 256)")
+    probe.add_argument("--vocabulary", type=int, default=16_000, help="WordPiece vocabulary (default: 16000)")
+    probe.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default: 60)")
+    probe.add_argument("--train-limit", type=int, help="first N training questions only (smoke tests)")
+    probe.add_argument("--test-limit", type=int, help="first N test questions only (smoke tests)")
 
     e2e = _bench(benches, "e2e", "the whole pipeline with the embedded reader", _run_e2e)
     e2e.add_argument("--passages", type=int, default=100_000, help="corpus size (default: 100000)")
@@ -57,7 +79,22 @@ def _run_retrieval(args: argparse.Namespace) -> int:
 def _run_reader(args: argparse.Namespace) -> int:
     from qa.bench.reader import bench_reader
 
-    result = bench_reader(args.passages, args.questions, args.layers, args.workdir, args.hidden, args.vocabulary)
+    if args.only_trained and not args.trained_model:
+        raise SystemExit("--only-trained needs --trained-model PATH")
+    result = bench_reader(
+        args.passages, args.questions, args.layers, args.workdir, args.hidden, args.vocabulary,
+        trained_model=args.trained_model, trained_questions=args.trained_questions, only_trained=args.only_trained,
+    )
+    return _emit(result, args.json)
+
+
+def _run_probe(args: argparse.Namespace) -> int:
+    from qa.bench.probe import train_probe_model
+
+    result = train_probe_model(
+        args.out, args.minutes, args.layers, args.hidden, args.max_length, args.vocabulary, args.epochs,
+        train_limit=args.train_limit, test_limit=args.test_limit,
+    )
     return _emit(result, args.json)
 
 
