@@ -30,6 +30,14 @@ def _assert_exact_spans(answers):
         assert 0 <= answer.score <= 1
 
 
+def test_the_tiny_tokenizer_knows_the_corpus_words(tiny_model):
+    from transformers import AutoTokenizer
+
+    tokens = AutoTokenizer.from_pretrained(tiny_model).tokenize(QUESTION)
+    # Every word is known; at most the final «؟» may be missing from the tiny vocabulary.
+    assert tokens.count("[UNK]") <= 1 and len(tokens) >= 6
+
+
 def test_reader_satisfies_the_contract(tiny_model):
     assert isinstance(TransformersReader(str(tiny_model), local_files_only=True), Reader)
 

@@ -15,7 +15,8 @@ def build_tiny_qa_model(folder: Path, texts: list[str], seed: int = 0) -> Path:
     wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
     wordpiece.train_from_iterator(texts, vocab_size=800, min_frequency=1, show_progress=False)
     wordpiece.save_model(str(folder))
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
+    # `vocab=`: transformers 5 ignores `vocab_file=` here and leaves a five-token vocabulary.
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
     tokenizer.save_pretrained(folder)
 
     torch.manual_seed(seed)
