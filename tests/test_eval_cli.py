@@ -9,7 +9,7 @@ import pytest
 
 import qa.evaluation.evaluate as evaluate_module
 from qa.cli import main
-from qa.readers.heuristic import HeuristicReader
+from tests.rule_reader import HeuristicReader
 from tests.test_gold import squad_file
 
 GOLD = Path(__file__).resolve().parent.parent / "seeds" / "gold.jsonl"

@@ -1,6 +1,6 @@
-"""A rule-based span reader: the answer is a short run of words next to the question's words.
+"""A fixed rule-based span reader for tests: the answer is a short run of words next to the question's words.
 
-Used as the embedded reader until a learned one ships, and as its candidate generator after.
+The evaluation tests use it so that they check the `eval` command, not whichever embedded model ships.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _MAX_SPAN_WORDS = 8
 class HeuristicReader:
     """Scores runs of words adjacent to the question's words inside the best-matching sentences."""
 
-    name = "heuristic"
+    name = "rules"
 
     def __init__(self, analyzer: Analyzer | None = None, max_answers: int = 10) -> None:
         self.analyzer = analyzer or Analyzer()
