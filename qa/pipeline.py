@@ -12,7 +12,8 @@ from qa.question import check_question
 from qa.readers.base import Reader
 from qa.select import select_answer
 from qa.types import Answer
-from retrieval.index import BM25Index
+from retrieval.analyze import Analyzer
+from retrieval.index import BM25Index, BuildSettings
 from retrieval.store import open_index
 from retrieval.types import Hit
 
@@ -72,8 +73,6 @@ class Pipeline:
         return replace(answer, latency_ms=latency)
 
 
-def build_settings(settings: Settings):  # -> BuildSettings
-    from retrieval.analyze import Analyzer
-    from retrieval.index import BuildSettings
-
+def build_settings(settings: Settings) -> BuildSettings:
+    """The index build settings that `settings` ask for."""
     return BuildSettings(analyzer=Analyzer(stemmer=settings.stemmer), k1=settings.k1, b=settings.b)
