@@ -64,8 +64,14 @@ def test_optimized_path_returns_the_same_spans_as_fp32(decisive_model, passage_g
     assert _best_spans(fast, passage_groups) == _best_spans(fp32, passage_groups)
 
 
-def test_onnx_int8_logits_follow_fp32_even_on_random_weights(random_model, passage_groups):
+@pytest.mark.parametrize("weights", ["this-cpu", "7-bit"])
+def test_onnx_int8_logits_follow_fp32_even_on_random_weights(random_model, passage_groups, weights, monkeypatch):
+    """On this CPU's own weight range, and on the 7-bit range a CPU without VNNI gets (measurable anywhere)."""
     pytest.importorskip("onnxruntime")
+    from qa.readers import onnx_runtime
+
+    if weights == "7-bit":
+        monkeypatch.setattr(onnx_runtime, "weights_need_reduced_range", lambda: True)
     fp32 = TransformersReader(str(random_model), local_files_only=True)
     fast = TransformersReader(str(random_model), local_files_only=True, optimization="onnx-int8")
     fp32.warm_up()
@@ -92,6 +98,36 @@ def test_the_export_is_cached_and_reused(random_model, monkeypatch):
     reader.warm_up()
     assert reader._onnx.path.name == "model.int8.onnx"
     assert not [p for p in reader._onnx.path.parent.iterdir() if p.name.startswith(".export-")]
+
+
+@pytest.mark.parametrize(
+    "flags, machine, reduced",
+    [
+        ("fpu sse2 avx2 fma", "x86_64", True),  # AVX2 alone: u8 x s8 pairs saturate int16
+        ("fpu sse2 avx2 avx512f avx512_vnni", "x86_64", False),
+        ("fpu sse2 avx2 avx_vnni", "x86_64", False),
+        ("fpu sse2 avx2 avx512_vnni", "aarch64", True),  # not x86: the range that is safe everywhere
+    ],
+)
+def test_int8_weights_keep_8_bits_only_where_vnni_is(tmp_path, monkeypatch, flags, machine, reduced):
+    from qa.readers import onnx_runtime
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n", "utf-8")
+    monkeypatch.setattr(onnx_runtime.platform, "machine", lambda: machine)
+    assert onnx_runtime.weights_need_reduced_range(cpuinfo) is reduced
+    assert onnx_runtime.weights_need_reduced_range(tmp_path / "absent") is True
+
+
+def test_the_weight_range_is_part_of_the_cache_key(random_model):
+    pytest.importorskip("onnxruntime")
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.readers import onnx_runtime
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(random_model))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    assert onnx_runtime._cache_key(model, names, True) != onnx_runtime._cache_key(model, names, False)
 
 
 def test_unknown_optimization_is_refused():

@@ -3,7 +3,12 @@
 `onnx-int8` exports the loaded model to ONNX once (the TorchScript exporter: the dynamo one would need
 onnxscript), fuses BERT-style attention and layer norms, quantizes the weights of every matrix product
 to int8 (activations are quantized on the fly), and caches the result on disk, written atomically. A
-changed checkpoint, exporter or runtime version gets a new cache entry.
+changed checkpoint, exporter or runtime version, or a CPU that needs the other weight range, gets a new
+cache entry.
+
+Weights keep all 8 bits only on a CPU with VNNI. Without it (AVX2 alone), ONNX Runtime multiplies
+uint8 activations by int8 weights with `vpmaddubsw`, which adds pairs of products into a saturating
+int16: 2 × 255 × 127 overflows it, while 7-bit weights (`reduce_range`, 2 × 255 × 63) never do.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +30,8 @@ log = logging.getLogger(__name__)
 OPTIMIZATIONS = ("none", "onnx-int8", "torch-int8")
 _OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# /proc/cpuinfo flags of the int8 dot-product instructions that ONNX Runtime uses without saturating.
+_VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def default_cache_dir() -> Path:
@@ -57,11 +65,24 @@ def onnx_int8_model(
 ) -> OnnxQAModel:
     """The int8 ONNX version of the loaded torch QA `model`, exported and quantized on first use."""
     names = [n for n in _INPUTS if n in input_names]
-    folder = (cache_dir or default_cache_dir()) / _cache_key(model, names)
+    reduce_range = weights_need_reduced_range()
+    folder = (cache_dir or default_cache_dir()) / _cache_key(model, names, reduce_range)
     path = folder / "model.int8.onnx"
     if not path.exists():
-        _export_quantized(model, names, path)
+        _export_quantized(model, names, path, reduce_range)
     return OnnxQAModel(path, threads)
+
+
+def weights_need_reduced_range(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether int8 weights must keep to 7 bits here: everywhere but on a CPU known to have VNNI."""
+    if platform.machine().lower() not in {"x86_64", "amd64"}:
+        return True
+    try:
+        text = cpuinfo.read_text("utf-8", errors="replace")
+    except OSError:  # not Linux: the CPU's features are unknown, so take the range that is safe on all
+        return True
+    flags = {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[-1].split()}
+    return not flags & _VNNI_FLAGS
 
 
 def torch_int8_model(model: Any) -> Any:
@@ -71,7 +92,7 @@ def torch_int8_model(model: Any) -> Any:
     return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def _cache_key(model: Any, names: list[str]) -> str:
+def _cache_key(model: Any, names: list[str], reduce_range: bool) -> str:
     """Changes whenever the checkpoint, the inputs or the export tool chain does."""
     import onnxruntime
     import torch
@@ -87,6 +108,7 @@ def _cache_key(model: Any, names: list[str]) -> str:
         "weights": weights,
         "config": model.config.to_json_string(use_diff=False),
         "inputs": names,
+        "reduce_range": reduce_range,
         "opset": _OPSET,
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
@@ -96,7 +118,7 @@ def _cache_key(model: Any, names: list[str]) -> str:
     return f"{stem}-{digest}"
 
 
-def _export_quantized(model: Any, names: list[str], path: Path) -> None:
+def _export_quantized(model: Any, names: list[str], path: Path, reduce_range: bool) -> None:
     """Export, fuse and quantize into a staging folder beside `path`, then move the result into place."""
     import onnx
     import torch
@@ -132,6 +154,7 @@ def _export_quantized(model: Any, names: list[str], path: Path) -> None:
             str(fused),
             str(quantized),
             weight_type=QuantType.QInt8,
+            reduce_range=reduce_range,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         os.replace(quantized, path)
