@@ -76,8 +76,7 @@ def test_onnx_int8_logits_follow_fp32_even_on_random_weights(random_model, passa
     fast = TransformersReader(str(random_model), local_files_only=True, optimization="onnx-int8")
     fp32.warm_up()
     fast.warm_up()
-    windows = fp32._encode(QUESTIONS[0], passage_groups[0])
-    batch = {k: windows[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    batch = fp32.encode(QUESTIONS[0], passage_groups[0]).inputs(slice(None), fp32.input_names())
     expected, got = fp32.logits(batch), fast.logits(batch)
     for want, have in zip(expected, got):
         assert have.shape == want.shape

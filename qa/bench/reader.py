@@ -311,9 +311,9 @@ def _logit_correlation(readers: dict[str, Any], cases: list[Any]) -> dict[str, f
             continue
         want, got = [], []
         for question, passages in cases:
-            windows = fp32._encode(question, passages)
-            batch = {k: windows[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
-            mask = windows["attention_mask"].astype(bool)
+            windows = fp32.encode(question, passages)
+            batch = windows.inputs(slice(None), fp32.input_names())
+            mask = windows.attention_mask.astype(bool)
             for a, b in zip(fp32.logits(batch), reader.logits(batch)):
                 want.append(a[mask])
                 got.append(b[mask])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from qa.readers.base import span_answer
-from qa.readers.decode import best_spans
+from qa.readers.windows import Windows, encode_windows, read_windows
 from qa.types import Answer
 from retrieval.types import Passage
 
@@ -73,6 +73,8 @@ class TransformersReader:
             import torch  # noqa: F401  (fail here, with a clear message, if torch is missing)
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+            _progress_bars_on_terminals_only()
+
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_id, local_files_only=self.local_files_only)
             self._model = AutoModelForQuestionAnswering.from_pretrained(
                 self.model_id, local_files_only=self.local_files_only
@@ -105,18 +107,26 @@ class TransformersReader:
         self.warm_up()
         if not passages:
             return []
-        windows = self._encode(question, passages)
-        answers: list[Answer] = []
-        for batch_start in range(0, len(windows["input_ids"]), self.batch_size):
-            answers.extend(self._read_batch(question, passages, windows, batch_start))
-        best: dict[tuple[str, int, int], Answer] = {}
-        for answer in answers:
-            c = answer.citations[0]
-            key = (c.passage_id, c.start, c.end)
-            if key not in best or answer.score > best[key].score:
-                best[key] = answer
-        ranked = sorted(best.values(), key=lambda a: -a.score)
-        return ranked[: self.max_answers]
+        return read_windows(
+            question,
+            passages,
+            self.encode(question, passages),
+            self.logits,
+            self.input_names(),
+            self.name,
+            batch_size=self.batch_size,
+            max_answer_tokens=self.max_answer_tokens,
+            n_best=self.n_best,
+            max_answers=self.max_answers,
+            use_null_score=self.use_null_score,
+        )
+
+    def encode(self, question: str, passages: Sequence[Passage]) -> Windows:
+        self.warm_up()
+        return encode_windows(self._tokenizer.backend_tokenizer, question, passages, self.max_seq_length, self.doc_stride)
+
+    def input_names(self) -> list[str]:
+        return [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._tokenizer.model_input_names]
 
     def logits(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """Start and end logits for one batch of encoded windows."""
@@ -128,50 +138,10 @@ class TransformersReader:
             out = self._model(**{k: torch.as_tensor(v) for k, v in batch.items()})
         return out.start_logits.float().numpy(), out.end_logits.float().numpy()
 
-    def _encode(self, question: str, passages: Sequence[Passage]) -> Any:
-        return self._tokenizer(
-            [question] * len(passages),
-            [p.text for p in passages],
-            truncation="only_second",
-            max_length=self.max_seq_length,
-            stride=self.doc_stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding="longest",
-            return_tensors="np",
-        )
 
-    def _read_batch(self, question: str, passages: Sequence[Passage], windows: Any, batch_start: int) -> list[Answer]:
-        stop = batch_start + self.batch_size
-        model_inputs = {
-            k: windows[k][batch_start:stop]
-            for k in ("input_ids", "attention_mask", "token_type_ids")
-            if k in windows
-        }
-        start_logits, end_logits = self.logits(model_inputs)
-        answers: list[Answer] = []
-        for row in range(start_logits.shape[0]):
-            window = batch_start + row
-            passage = passages[int(windows["overflow_to_sample_mapping"][window])]
-            sequence_ids = windows.sequence_ids(window)
-            context_mask = np.array([sid == 1 for sid in sequence_ids], dtype=bool)
-            offsets = windows["offset_mapping"][window]
-            spans, null_p = best_spans(
-                start_logits[row],
-                end_logits[row],
-                context_mask,
-                max_answer_tokens=self.max_answer_tokens,
-                n_best=self.n_best,
-                null_index=0,
-            )
-            for span in spans:
-                char_start, char_end = int(offsets[span.start][0]), int(offsets[span.end][1])
-                if char_end <= char_start:
-                    continue
-                score = span.probability
-                if self.use_null_score:
-                    # Relative to "no answer in this window": a span the model barely prefers to
-                    # nothing scores about 0.5, a confident one near 1.
-                    score = span.probability / (span.probability + null_p) if span.probability + null_p else 0.0
-                answers.append(span_answer(question, passage, char_start, char_end, score, self.name))
-        return answers
+def _progress_bars_on_terminals_only() -> None:
+    """transformers draws loading bars on stderr; only a person at a terminal should see them."""
+    if not sys.stderr.isatty():
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()

