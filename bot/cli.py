@@ -27,21 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken
+
     from bot.app import build_application, run_polling, run_webhook
     from bot.credentials import BotConfigError
 
-    settings = settings_from(args)
-    webhook = {
-        key: value
-        for key, value in (
-            ("telegram_webhook_url", args.webhook_url),
-            ("telegram_webhook_listen", args.listen),
-            ("telegram_webhook_port", args.port),
-            ("telegram_webhook_secret", SecretStr(args.secret_token) if args.secret_token else None),
-        )
-        if value is not None
-    }
-    settings = settings.model_copy(update=webhook)
+    settings = settings_from(args, {
+        "telegram_webhook_url": ("--webhook-url", args.webhook_url),
+        "telegram_webhook_listen": ("--listen", args.listen),
+        "telegram_webhook_port": ("--port", args.port),
+        "telegram_webhook_secret": ("--secret-token", SecretStr(args.secret_token) if args.secret_token else None),
+    })  # fmt: skip
     if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
         # Telegram echoes this secret in a header on each call, so strangers cannot post fake updates.
         settings = settings.model_copy(update={"telegram_webhook_secret": SecretStr(secrets.token_urlsafe(32))})
@@ -56,5 +52,9 @@ def run(args: argparse.Namespace) -> int:
             run_polling(application, settings)
     except BotConfigError as err:
         print(f"sanad bot: {err}", file=sys.stderr)
+        return 2
+    except InvalidToken as err:  # the server answered, and refused: a wrong token, or not a Bot API there
+        print(f"sanad bot: the Bot API at {settings.telegram_api_url} refused the token ({err}). Check "
+              "TELEGRAM_BOT_TOKEN and SANAD_TELEGRAM_API_URL.", file=sys.stderr)  # fmt: skip
         return 2
     return 0

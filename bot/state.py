@@ -45,7 +45,8 @@ class AnswerService:
         """Rebuild the index from the corpus in a thread of its own (answers go on), then swap it in."""
         async with self._reload_lock:
             index = await asyncio.to_thread(
-                build_index, Path(settings.corpus), settings.index_dir(), build_settings(settings)
+                build_index, Path(settings.corpus), settings.index_dir(), build_settings(settings),
+                None, settings.corpus_named(),
             )
             # A new pipeline object rather than assigning `index` in place: questions being read keep a
             # consistent (old index, old documents) pair until they finish.

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from qa.commands.common import configure_logging
+from qa.commands.common import Parser, UsageError, configure_logging, report_error
+from qa.config import SettingsError
+from qa.evaluation.gold import GoldError
 from qa.question import QuestionError
+from qa.readers.span_model import ModelError
 from qa.readers.transformers_reader import ReaderLoadError
 from retrieval.corpus import CorpusError
 from retrieval.index import IndexError_
+from retrieval.locations import LocationError
 
 log = logging.getLogger("sanad")
 
@@ -23,13 +28,28 @@ _COMMANDS = (
     "qa.commands.ask",
     "qa.commands.repl",
     "qa.commands.train_reader",
+    "qa.commands.train_neural",
     "qa.commands.eval",
     "qa.commands.bench",
 )
 
+# What a user can get wrong, or the machine cannot do now: (exception, its "kind" under --json, exit code).
+# 2: fix the command line, a setting, the question or a file; 1: the corpus, the index or the model hub.
+_FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
+    (QuestionError, "question", 2),
+    (UsageError, "usage", 2),
+    (SettingsError, "setting", 2),
+    (LocationError, "location", 2),
+    (GoldError, "gold", 2),
+    (ModelError, "model", 2),
+    (CorpusError, "corpus", 1),
+    (IndexError_, "index", 1),
+    (ReaderLoadError, "reader", 1),
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sanad",
         description="Sanad (سند): cited answers to Arabic questions over a corpus | إجابات موثقة عن أسئلة عربية",
     )
@@ -48,21 +68,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    if args.command is None:
-        args = parser.parse_args(["repl", *(argv if argv is not None else sys.argv[1:])])
+    args: argparse.Namespace | None = None
     try:
+        args = parser.parse_args(argv)
+        configure_logging(args.verbose)
+        if args.command is None:
+            args = parser.parse_args(["repl", *argv])
         return int(args.func(args) or 0)
-    except (CorpusError, IndexError_, ReaderLoadError) as err:
-        print(f"sanad: {err}", file=sys.stderr)
-        return 1
-    except QuestionError as err:
-        print(err.message_ar, file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sanad ask … | head`: the reader of our output left, which is no error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush stays quiet
+        return 141
+    except Exception as err:
+        for kind_of, kind, code in _FAILURES:
+            if isinstance(err, kind_of):
+                break
+        else:
+            raise  # a bug, not a mistake: its traceback is what a report needs
+        as_json = bool(getattr(args, "json", False)) if args is not None else "--json" in argv
+        if isinstance(err, QuestionError):  # its message is the Arabic one, for the person who asked
+            return report_error("", err.message_ar, kind, code, as_json)
+        prog = f"sanad {args.command}" if args is not None and args.command else "sanad"
+        return report_error(prog, str(err), kind, code, as_json)
 
 
 if __name__ == "__main__":

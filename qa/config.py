@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+import annotated_types
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa.readers.transformers_reader import DEFAULT_MODEL
+from retrieval.analyze import Stemmer
+
+# The valid values of the settings that choose among a few, written once: argparse's `choices` and
+# every check elsewhere come from these.
+ReaderKind = Literal["auto", "transformers", "embedded"]
+ReaderOptimization = Literal["none", "onnx-int8", "torch-int8"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,20 +40,19 @@ class Settings(BaseSettings):
     # -- corpus and index --
     corpus: Path = Field(default_factory=default_corpus, description="Folder of .txt/.jsonl articles")
     index: Path | None = Field(default=None, description="Index folder; default: a cache folder per corpus")
-    stemmer: str = "light"
+    stemmer: Stemmer = "light"
     k1: float = 1.5
     b: float = 0.75
 
     # -- reading --
-    reader: str = Field(default="auto", pattern="^(auto|transformers|embedded)$")
+    reader: ReaderKind = "auto"
     model: str = DEFAULT_MODEL
     max_seq_length: int = Field(default=384, ge=32, le=4096)
     doc_stride: int = Field(default=128, ge=8)
     max_answer_tokens: int = Field(default=30, ge=1, le=512)
     reader_batch_size: int = Field(default=8, ge=1)
-    reader_optimization: str = Field(
+    reader_optimization: ReaderOptimization = Field(
         default="none",
-        pattern="^(none|onnx-int8|torch-int8)$",
         description="Faster CPU inference for the transformers reader: int8 weights in ONNX Runtime or torch",
     )
     hub_timeout: float = Field(default=2.0, gt=0, description="Seconds to wait for the model hub before going offline")
@@ -95,10 +102,87 @@ class Settings(BaseSettings):
     def _chat_ids(cls, value: object) -> object:
         # "123, -456" from the environment; lists pass through from code.
         if isinstance(value, str):
-            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+            parts = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            if not all(part.lstrip("-").isdigit() for part in parts):
+                raise ValueError("expected chat or user ids, whole numbers separated by commas (like 123,-456)")
+            return [int(part) for part in parts]
         if isinstance(value, int):
             return [value]
         return value
 
+    @model_validator(mode="after")
+    def _windows_overlap(self) -> Settings:
+        if self.doc_stride >= self.max_seq_length:
+            raise ValueError(
+                f"SANAD_DOC_STRIDE ({self.doc_stride}) must be smaller than SANAD_MAX_SEQ_LENGTH ({self.max_seq_length})"
+            )
+        return self
+
     def index_dir(self) -> Path:
         return self.index or default_index_for(self.corpus)
+
+    def corpus_named(self) -> bool:
+        """Whether `corpus` is the one to index: chosen by the user, or the default with the default index.
+
+        False when an index was named and a corpus was not: that index's own corpus then applies.
+        """
+        return "corpus" in self.model_fields_set or self.index is None
+
+
+class SettingsError(ValueError):
+    """A flag, environment variable or .env line with a value its setting cannot take; says which and what it takes."""
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment and .env with `overrides` (from flags) laid over them.
+
+    A bad value raises SettingsError naming the flag (`flags` maps a field to it) or the variable.
+    """
+    overrides = dict(overrides or {})
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        problems = [_explain(error, overrides, flags or {}) for error in err.errors()]
+        raise SettingsError(" ".join(problems)) from None
+
+
+def _explain(error: Mapping[str, Any], overrides: Mapping[str, Any], flags: Mapping[str, str]) -> str:
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not error.get("loc"):  # a rule across settings: its message names them
+        return f"{message}."
+    name = str(error["loc"][0])
+    field = Settings.model_fields.get(name)
+    value = error.get("input")
+    if name in overrides:
+        where = f"{flags.get(name, '--' + name.replace('_', '-'))} {value}"
+    else:
+        alias = field.validation_alias if field is not None else None
+        env = alias.choices[0] if isinstance(alias, AliasChoices) else f"SANAD_{name.upper()}"
+        where = f"{env}={value} (environment or .env)"
+    expected = _accepts(field) if field is not None else None
+    if expected is not None:
+        return f"{where}: expected {expected}."
+    return f"{where}: {message[:1].lower() + message[1:]}."
+
+
+def _accepts(field: Any) -> str | None:
+    """What a setting takes, in words: its choices, or its kind of number and bounds."""
+    kind = field.annotation
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(kind))
+    if kind not in (int, float):
+        return None
+    low = high = None
+    for rule in field.metadata:
+        if isinstance(rule, annotated_types.Ge | annotated_types.Gt):
+            low = (rule.ge if isinstance(rule, annotated_types.Ge) else rule.gt), isinstance(rule, annotated_types.Gt)
+        if isinstance(rule, annotated_types.Le | annotated_types.Lt):
+            high = (rule.le if isinstance(rule, annotated_types.Le) else rule.lt), isinstance(rule, annotated_types.Lt)
+    words = "a whole number" if kind is int else "a number"
+    if low and high:
+        return f"{words} from {low[0]} to {high[0]}" + (" (both excluded)" if low[1] and high[1] else "")
+    if low:
+        return f"{words} {'above' if low[1] else 'of at least'} {low[0]}"
+    if high:
+        return f"{words} {'below' if high[1] else 'of at most'} {high[0]}"
+    return words

@@ -42,7 +42,9 @@ class Pipeline:
         """Open (building or rebuilding if needed) the index for `settings.corpus` and make the reader."""
         from qa.readers.factory import make_reader
 
-        index = open_index(Path(settings.corpus), settings.index_dir(), build_settings(settings), notices)
+        index = open_index(
+            Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
+        )
         reader = make_reader(settings, notices)
         return cls(index, reader, settings.top_k, settings.no_answer_threshold, settings.reader_weight)
 

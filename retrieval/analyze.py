@@ -11,6 +11,7 @@ from itertools import chain
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Literal, get_args
 
 from retrieval.normalize import (
     NORMALIZER_VERSION,
@@ -21,7 +22,8 @@ from retrieval.normalize import (
     split_at_separators,
 )
 
-STEMMERS = ("none", "article", "prefix", "light")
+Stemmer = Literal["none", "article", "prefix", "light"]
+STEMMERS: tuple[str, ...] = get_args(Stemmer)
 
 # Proclitic clusters that carry the article, longest first (normalized spelling: alef forms folded).
 _ARTICLE_PREFIXES = ("وبال", "وكال", "فبال", "وال", "بال", "كال", "فال", "ولل", "لل", "ال")

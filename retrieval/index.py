@@ -19,7 +19,10 @@ import hashlib
 import json
 import logging
 import os
+import re
+import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -34,6 +37,7 @@ from tqdm import tqdm
 
 from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
+from retrieval.locations import LocationError, ensure_writable_folder
 from retrieval.normalize import normalize
 from retrieval.records import JsonlRecords, StoredDocuments, StoredPassages, write_jsonl
 from retrieval.types import Document, Hit, Passage
@@ -63,8 +67,18 @@ _DENSE_FROM = 16
 _BLOCK = 1024
 
 
+REBUILD = "Rebuild it with `sanad index`."
+
+
 class IndexError_(Exception):
-    """An index cannot be used as it is; the message says why and what to do."""
+    """An index cannot be used as it is; the message says why and what to do.
+
+    `problem` is the message without the advice, for when Sanad rebuilds the index by itself.
+    """
+
+    def __init__(self, problem: str, advice: str = REBUILD) -> None:
+        super().__init__(f"{problem} {advice}" if advice else problem)
+        self.problem = problem
 
 
 class IndexMismatch(IndexError_):
@@ -147,12 +161,13 @@ class BM25Index:
             passages = [p for doc in documents for p in chunk_document(doc, settings.max_sentences, settings.max_chars)]
         passages = list(passages)
         if not passages:
-            raise IndexError_("The corpus has no text to index.")
-        show = len(passages) >= PROGRESS_FROM if progress is None else progress
+            raise IndexError_("The corpus has no text to index.", advice="")
+        # A bar on a terminal only: in a log file or a pipe it is a line of carriage returns.
+        show = len(passages) >= PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
         vocab: dict[str, int] = {}
         term_ids, passage_ids = _analyze(passages, settings.analyzer, vocab, show)
         if not vocab:
-            raise IndexError_("The corpus has no indexable words (only stopwords or symbols).")
+            raise IndexError_("The corpus has no indexable words (only stopwords or symbols).", advice="")
         retriever = bm25s.BM25(k1=settings.k1, b=settings.b, method=_BM25_METHOD, idf_method=_BM25_IDF)
         retriever.scores = _score_matrix(term_ids, passage_ids, len(passages), len(vocab), settings.k1, settings.b)
         retriever.vocab_dict = vocab
@@ -275,10 +290,16 @@ class BM25Index:
     # -- persistence ----------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> None:
-        """Write the index to `folder` atomically: a crash leaves the previous index (or none) in place."""
+        """Write the index to `folder` atomically: a crash leaves the previous index (or none) in place.
+
+        Only a missing or empty folder, or one holding a Sanad index, is replaced (LocationError
+        otherwise); staging folders that killed builds left beside it are removed afterwards.
+        """
         target = Path(folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        if target.is_symlink():  # replace the index the link points to, not the link
+            target = target.resolve()
+        check_index_location(target)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_STAGING}-{os.getpid()}-", dir=target.parent))
         try:
             self._retriever.save(staging, show_progress=False)
             np.save(staging / PASSAGE_OFFSETS, _write_jsonl(staging / PASSAGES, (p.to_dict() for p in self.passages)))
@@ -292,6 +313,7 @@ class BM25Index:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        remove_stale_staging(target)
 
     @classmethod
     def load(cls, folder: str | Path, settings: BuildSettings | None = None, mmap: bool = False) -> BM25Index:
@@ -304,15 +326,14 @@ class BM25Index:
         manifest = read_manifest(folder)
         if manifest.get("format") != INDEX_FORMAT:
             raise IndexMismatch(
-                f"The index in {folder} has format {manifest.get('format')}, this version reads {INDEX_FORMAT}. "
-                "Rebuild it with `sanad index`."
+                f"The index in {folder} has format {manifest.get('format')}, this version reads {INDEX_FORMAT}."
             )
         recorded = manifest.get("settings", {})
         stored = _settings_from_signature(recorded, folder)
         if settings is not None and settings.signature() != recorded:
             diff = {k: (recorded.get(k), v) for k, v in settings.signature().items() if recorded.get(k) != v}
             details = ", ".join(f"{k}: index has {old!r}, wanted {new!r}" for k, (old, new) in diff.items())
-            raise IndexMismatch(f"The index in {folder} was built differently ({details}). Rebuild it with `sanad index`.")
+            raise IndexMismatch(f"The index in {folder} was built differently ({details}).")
         try:
             retriever = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
             passages = StoredPassages(JsonlRecords(folder / PASSAGES, np.load(folder / PASSAGE_OFFSETS)))
@@ -320,11 +341,9 @@ class BM25Index:
             document_records = JsonlRecords(folder / DOCUMENTS, np.load(folder / DOCUMENT_OFFSETS))
             documents = StoredDocuments(document_records, document_ids)
         except (OSError, ValueError, KeyError, TypeError) as err:
-            raise IndexDamaged(f"The index in {folder} is damaged ({err}). Rebuild it with `sanad index`.") from err
+            raise IndexDamaged(f"The index in {folder} is damaged ({err}).") from err
         if len(passages) != manifest.get("passages") or retriever.scores["num_docs"] != len(passages):
-            raise IndexDamaged(
-                f"The index in {folder} is damaged (passage count does not match). Rebuild it with `sanad index`."
-            )
+            raise IndexDamaged(f"The index in {folder} is damaged (passage count does not match).")
         return cls(retriever, passages, documents, stored, manifest)
 
 
@@ -378,13 +397,13 @@ def _trigrams(text: str) -> frozenset[str]:
 def read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     if not path.exists():
-        raise IndexDamaged(f"No index in {folder} (no {MANIFEST}). Build one with `sanad index`.")
+        raise IndexDamaged(f"No index in {folder} (no {MANIFEST}).", advice="Build one with `sanad index`.")
     try:
         manifest = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as err:
-        raise IndexDamaged(f"The index manifest {path} is unreadable ({err}). Rebuild it with `sanad index`.") from err
+        raise IndexDamaged(f"The index manifest {path} is unreadable ({err}).") from err
     if not isinstance(manifest, dict):
-        raise IndexDamaged(f"The index manifest {path} is not an object. Rebuild it with `sanad index`.")
+        raise IndexDamaged(f"The index manifest {path} is not an object.")
     return manifest
 
 
@@ -394,10 +413,10 @@ def _settings_from_signature(signature: dict[str, Any], folder: Path) -> BuildSe
     if signature.get("normalizer_version") != NORMALIZER_VERSION:
         raise IndexMismatch(
             f"The index in {folder} was built with normalizer version {signature.get('normalizer_version')!r}, "
-            f"this version uses {NORMALIZER_VERSION!r}. Rebuild it with `sanad index`."
+            f"this version uses {NORMALIZER_VERSION!r}."
         )
     if signature.get("bm25") != f"{_BM25_METHOD}/{_BM25_IDF}":
-        raise IndexMismatch(f"The index in {folder} uses another BM25 variant. Rebuild it with `sanad index`.")
+        raise IndexMismatch(f"The index in {folder} uses another BM25 variant.")
     try:
         return BuildSettings(
             analyzer=Analyzer(stemmer=signature["stemmer"], remove_stopwords=signature["remove_stopwords"]),
@@ -407,7 +426,7 @@ def _settings_from_signature(signature: dict[str, Any], folder: Path) -> BuildSe
             max_chars=int(signature["max_chars"]),
         )
     except (KeyError, ValueError, TypeError) as err:
-        raise IndexDamaged(f"The index manifest in {folder} is incomplete ({err}). Rebuild it with `sanad index`.") from err
+        raise IndexDamaged(f"The index manifest in {folder} is incomplete ({err}).") from err
 
 
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> np.ndarray:
@@ -421,11 +440,14 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace `target` with `staging` so that at every instant one complete index is at `target` or none."""
+    """Replace `target` with `staging` so that at every instant one complete index is at `target` or none.
+
+    The caller has checked that `target` is missing, empty or an index: nothing else is ever removed.
+    """
     if not target.exists():
         os.replace(staging, target)
         return
-    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    retired = target.with_name(f".{target.name}.{_RETIRED}-{os.getpid()}-{secrets.token_hex(4)}")
     os.replace(target, retired)
     try:
         os.replace(staging, target)
@@ -433,3 +455,84 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         os.replace(retired, target)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def holds_index(folder: Path) -> bool:
+    """Whether `folder` holds a Sanad index: a manifest as `save` writes it (the index may be damaged)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "format" in manifest and "corpus_fingerprint" in manifest
+
+
+def check_index_location(target: Path) -> None:
+    """LocationError unless an index may be saved at `target`, checked before any work is done.
+
+    Allowed: nothing there, an empty folder, or a folder holding a Sanad index; and the folder
+    around it must take new files (the index is staged there).
+    """
+    advice = "it was left untouched. Pass --index with a new folder or an existing Sanad index."
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise LocationError(f"{target} is a file, not an index folder; {advice}")
+        try:
+            empty = next(target.iterdir(), None) is None
+        except OSError as err:
+            raise LocationError(f"Cannot read {target} ({err.strerror or err}); {advice}") from None
+        if not empty and not holds_index(target):
+            raise LocationError(f"{target} is not empty and holds no Sanad index (no {MANIFEST} as Sanad writes it); {advice}")
+    ensure_writable_folder(target.parent, f"the index {target}", "--index")
+
+
+def remove_stale_staging(target: Path) -> list[Path]:
+    """Remove the staging and retired folders that killed builds of `target` left beside it.
+
+    Such a folder is named `.<target>.build-<pid>-…` or `.<target>.old-<pid>-…` (or, from older
+    versions, `.<target>.<8 characters>` and `.<target>.old-<pid>`); it is removed only if the process
+    that made it is gone and it holds nothing but index files.
+    """
+    removed = []
+    prefix = f".{target.name}."
+    try:
+        siblings = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for path in siblings:
+        match = _LEFTOVER.fullmatch(path.name[len(prefix) :])
+        if match is None or path.is_symlink() or not path.is_dir():
+            continue
+        pid = match.group("pid")
+        if pid is not None and (int(pid) == os.getpid() or _process_alive(int(pid))):
+            continue
+        try:
+            if not all(entry.is_file() and _is_index_file(entry.name) for entry in path.iterdir()):
+                continue
+            shutil.rmtree(path)
+        except OSError as err:
+            log.warning("could not remove the leftover staging folder %s: %s", path, err)
+            continue
+        log.info("removed %s, left by an interrupted build", path)
+        removed.append(path)
+    return removed
+
+
+_STAGING = "build"
+_RETIRED = "old"
+_LEFTOVER = re.compile(rf"(?:{_STAGING}|{_RETIRED})-(?P<pid>\d+)(?:-\w+)?|[a-z0-9_]{{8}}")
+_OWN_FILES = frozenset({MANIFEST, PASSAGES, PASSAGE_OFFSETS, DOCUMENTS, DOCUMENT_OFFSETS, DOCUMENT_IDS})
+
+
+def _is_index_file(name: str) -> bool:
+    # bm25s names its files <part>.index.npy / <part>.index.json.
+    return name in _OWN_FILES or name.endswith((".index.npy", ".index.json"))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True

@@ -133,3 +133,40 @@ def test_a_gold_set_without_unanswerable_questions_is_scored_always_answering(tm
     assert _main(["eval", "--gold", str(path), "--format", "squad", "--mode", "reader", "--reader", "embedded", "--json"]) == 0
     summary = _json.loads(capsys.readouterr().out)
     assert summary["no_answer_threshold"] == 0.0
+
+
+@pytest.fixture
+def no_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fails the test if the evaluation starts: a bad --out must be found before it, not after."""
+
+    def evaluate(*args, **kwargs):
+        raise AssertionError("the evaluation ran before --out was checked")
+
+    monkeypatch.setattr("qa.commands.eval.evaluate", evaluate)
+
+
+def test_out_pointing_at_a_file_is_refused_before_evaluating(tmp_path, capsys, no_evaluation) -> None:
+    outfile = tmp_path / "outfile"
+    outfile.write_text("keep me", "utf-8")
+    assert main(["eval", "--gold", str(GOLD), "--out", str(outfile)]) == 2
+    err = capsys.readouterr().err
+    assert str(outfile) in err and "is a file" in err and "Traceback" not in err
+    assert outfile.read_text("utf-8") == "keep me"
+
+
+def test_out_on_a_read_only_file_system_is_refused_before_evaluating(read_only_dir, capsys, no_evaluation) -> None:
+    code, error = run_json(capsys, "--gold", str(GOLD), "--out", str(read_only_dir / "run"))
+    assert code == 2 and error["kind"] == "location" and "Read-only file system" in error["error"]
+
+
+def test_eval_json_errors_are_the_shared_error_object(tmp_path, capsys) -> None:
+    gold = tmp_path / "empty.jsonl"
+    gold.write_text("", "utf-8")
+    code, error = run_json(capsys, "--gold", str(gold))
+    assert code == 2 and error == {"error": error["error"], "kind": "gold", "exit_code": 2}
+    assert "empty" in error["error"]
+
+
+def test_threshold_out_of_range_is_a_plain_error(capsys) -> None:
+    assert main(["eval", "--gold", str(GOLD), "--threshold", "5"]) == 2
+    assert "--threshold 5.0: expected a number from 0.0 to 1.0." in capsys.readouterr().err

@@ -8,7 +8,6 @@ import sys
 
 from qa.commands.common import add_corpus_options, add_reader_options, print_notices, settings_from
 from qa.pipeline import Pipeline
-from qa.question import QuestionError
 from qa.render import render_answer
 
 
@@ -25,14 +24,7 @@ def run(args: argparse.Namespace) -> int:
     notices: list[str] = []
     pipeline = Pipeline.from_settings(settings_from(args), notices)
     print_notices(notices)
-    try:
-        answer = pipeline.ask(args.question)
-    except QuestionError as err:
-        if args.json:
-            print(json.dumps({"question": args.question, "error": err.message_ar}, ensure_ascii=False))
-        else:
-            print(err.message_ar, file=sys.stderr)
-        return 2
+    answer = pipeline.ask(args.question)  # an unusable question: QuestionError, reported by the CLI
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:

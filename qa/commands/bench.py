@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from qa.commands.common import UsageError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="speed benchmarks | قياس السرعة")
@@ -80,7 +82,7 @@ def _run_reader(args: argparse.Namespace) -> int:
     from qa.bench.reader import bench_reader
 
     if args.only_trained and not args.trained_model:
-        raise SystemExit("--only-trained needs --trained-model PATH")
+        raise UsageError("--only-trained needs --trained-model PATH")
     result = bench_reader(
         args.passages, args.questions, args.layers, args.workdir, args.hidden, args.vocabulary,
         trained_model=args.trained_model, trained_questions=args.trained_questions, only_trained=args.only_trained,

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, get_args
 
-from qa.config import Settings
+from qa.config import ReaderKind, Settings, load_settings
+
+# The settings that the shared options (add_corpus_options, add_reader_options) set.
+_OPTION_SETTINGS = ("corpus", "index", "reader", "model", "top_k")
+
+
+class UsageError(Exception):
+    """A command line that cannot run as given (a flag's value, a missing or conflicting flag)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors raised as UsageError: one line (as JSON under --json), not usage and exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def add_corpus_options(parser: argparse.ArgumentParser) -> None:
@@ -16,19 +33,24 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_reader_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reader", choices=["auto", "transformers", "embedded"], help="which reader (default: auto)")
+    parser.add_argument("--reader", choices=get_args(ReaderKind), help="which reader (default: auto)")
     parser.add_argument("--model", help="Hugging Face QA checkpoint id or local path | نموذج القراءة")
     parser.add_argument("--top-k", type=int, dest="top_k", help="passages to read per question (default: 5)")
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Environment/.env settings with the command-line flags that were given laid over them."""
-    overrides = {
-        key: value
-        for key in ("corpus", "index", "reader", "model", "top_k")
-        if (value := getattr(args, key, None)) is not None
-    }
-    return Settings(**overrides)
+def settings_from(args: argparse.Namespace, more: Mapping[str, tuple[str, Any]] | None = None) -> Settings:
+    """Environment/.env settings with the command-line flags that were given laid over them.
+
+    `more` maps further settings to (flag, value) for a command's own flags; a value of None is not given.
+    A bad value raises SettingsError naming the flag or the variable.
+    """
+    overrides = {key: value for key in _OPTION_SETTINGS if (value := getattr(args, key, None)) is not None}
+    flags = {}
+    for key, (flag, value) in (more or {}).items():
+        if value is not None:
+            overrides[key] = value
+            flags[key] = flag
+    return load_settings(overrides, flags)
 
 
 def configure_logging(verbose: bool) -> None:
@@ -47,3 +69,15 @@ def configure_logging(verbose: bool) -> None:
 def print_notices(notices: list[str]) -> None:
     for notice in notices:
         print(f"sanad: {notice}", file=sys.stderr)
+
+
+def report_error(prog: str, message: str, kind: str, exit_code: int, as_json: bool) -> int:
+    """Show a failure the user can act on: one line on stderr, or under --json one object on stdout.
+
+    The --json shape, the same for every command: {"error": message, "kind": kind, "exit_code": code}.
+    """
+    if as_json:
+        print(json.dumps({"error": message, "kind": kind, "exit_code": exit_code}, ensure_ascii=False))
+    else:
+        print(f"{prog}: {message}" if prog else message, file=sys.stderr)
+    return exit_code

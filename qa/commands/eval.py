@@ -9,12 +9,12 @@ from pathlib import Path
 
 from qa.commands.common import add_corpus_options, add_reader_options, print_notices, settings_from
 from qa.evaluation.evaluate import EVAL_MODES, evaluate
-from qa.evaluation.gold import GOLD_FORMATS, GoldError, load_gold
+from qa.evaluation.gold import GOLD_FORMATS, load_gold
 from qa.evaluation.summary import Summary
 from qa.evaluation.sweep import sweep_threshold
+from retrieval.locations import ensure_writable_folder
 
-# Exit codes: 2 for a gold file the user must fix, 3 when a quality floor (--min-*) is not met.
-EXIT_BAD_GOLD = 2
+# Exit code when a quality floor (--min-*) is not met; a gold file to fix (GoldError) exits 2, through the CLI.
 EXIT_BELOW_FLOOR = 3
 
 
@@ -37,27 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        gold = load_gold(args.gold, args.format)
-    except GoldError as err:
-        print(f"sanad eval: {err}", file=sys.stderr)
-        return EXIT_BAD_GOLD
-    settings = settings_from(args)
+    if args.out is not None:  # before the evaluation, which may take long, not after it
+        ensure_writable_folder(args.out, "the evaluation outputs", "--out")
+    gold = load_gold(args.gold, args.format)
     threshold = args.threshold
     if threshold is None and not gold.has_unanswerable:
         # SQuAD v1.1 (ARCD, XQuAD) has no unanswerable question: abstaining can only lose points there,
         # so such a set is scored as such sets are everywhere, always answering.
         threshold = 0.0
-    if threshold is not None:
-        settings = settings.model_copy(update={"no_answer_threshold": threshold})
+    settings = settings_from(args, {"no_answer_threshold": ("--threshold", threshold)})
     notices: list[str] = list(gold.problems)
     try:
         result = evaluate(gold, settings, args.mode, notices)
-    except GoldError as err:
+    finally:
         print_notices(notices)
-        print(f"sanad eval: {err}", file=sys.stderr)
-        return EXIT_BAD_GOLD
-    print_notices(notices)
     sweep = sweep_threshold(result.predictions) if args.sweep_threshold else None
     summary = result.summary.to_dict()
     if sweep is not None:

@@ -20,11 +20,13 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     notices: list[str] = []
     started = time.perf_counter()
-    index = build_index(settings.corpus, settings.index_dir(), build_settings(settings), notices)
+    index = build_index(
+        settings.corpus, settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
+    )
     print_notices(notices)
     seconds = time.perf_counter() - started
     print(
         f"Indexed {len(index.documents)} documents, {len(index.passages)} passages "
-        f"in {seconds:.2f} s → {settings.index_dir()}"
+        f"from {index.manifest['corpus_path']} in {seconds:.2f} s → {settings.index_dir()}"
     )
     return 0

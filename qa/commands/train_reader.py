@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from qa.commands.common import UsageError
 from qa.config import PROJECT_ROOT
 
 DEFAULT_TRAIN = PROJECT_ROOT.parent / "shared" / "data" / "arcd" / "arcd-train.json"
@@ -25,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from qa.readers.train import SEED, evaluate, fit, load_squad
 
     if not args.train.is_file():
-        print(f"sanad: training file {args.train} not found; pass --train PATH (ARCD train, SQuAD format)")
-        return 1
+        raise UsageError(f"training file {args.train} not found; pass --train PATH (ARCD train, SQuAD format)")
     examples = load_squad(args.train)
     model = fit(examples, seed=SEED if args.seed is None else args.seed)
     out = args.out or shipped_artifact()

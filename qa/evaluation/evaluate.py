@@ -58,7 +58,9 @@ def evaluate(
 def _index_for(gold: GoldSet, settings: Settings, notices: list[str] | None) -> BM25Index:
     if gold.format == "squad":
         return BM25Index.build(list(gold.documents), build_settings(settings))
-    return open_index(Path(settings.corpus), settings.index_dir(), build_settings(settings), notices)
+    return open_index(
+        Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
+    )
 
 
 def _check_documents(gold: GoldSet, index: BM25Index) -> None:

@@ -7,14 +7,15 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import get_args
 from urllib.parse import urlparse
 
-from qa.config import Settings
+from qa.config import ReaderKind, Settings
 from qa.readers.base import Reader
 
 log = logging.getLogger(__name__)
 
-READER_KINDS = ("auto", "transformers", "embedded")
+READER_KINDS: tuple[str, ...] = get_args(ReaderKind)
 
 
 def make_reader(settings: Settings, notice: list[str] | None = None) -> Reader:

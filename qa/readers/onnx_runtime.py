@@ -21,13 +21,15 @@ import platform
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
+from qa.config import ReaderOptimization
+
 log = logging.getLogger(__name__)
 
-OPTIMIZATIONS = ("none", "onnx-int8", "torch-int8")
+OPTIMIZATIONS: tuple[str, ...] = get_args(ReaderOptimization)
 _OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # /proc/cpuinfo flags of the int8 dot-product instructions that ONNX Runtime uses without saturating.
@@ -118,8 +120,12 @@ def _cache_key(model: Any, names: list[str], reduce_range: bool) -> str:
     return f"{stem}-{digest}"
 
 
-def _export_quantized(model: Any, names: list[str], path: Path, reduce_range: bool) -> None:
-    """Export, fuse and quantize into a staging folder beside `path`, then move the result into place."""
+def _export_quantized(
+    model: Any, names: list[str], path: Path, reduce_range: bool, per_channel: bool = False,
+    fp32_copy: Path | None = None,
+) -> None:
+    """Export, fuse and quantize into a staging folder beside `path`, then move the result into place
+    (and the fused fp32 graph to `fp32_copy`, when given: the reference the int8 one is measured against)."""
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -155,9 +161,12 @@ def _export_quantized(model: Any, names: list[str], path: Path, reduce_range: bo
             str(quantized),
             weight_type=QuantType.QInt8,
             reduce_range=reduce_range,
+            per_channel=per_channel,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         os.replace(quantized, path)
+        if fp32_copy is not None:
+            os.replace(fused, fp32_copy)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

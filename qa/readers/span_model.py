@@ -86,13 +86,19 @@ def _shipped_model() -> SpanModel:
 
 
 def _parse(text: str, where: str) -> SpanModel:
-    data = json.loads(text)
-    if data.get("format") != FORMAT_VERSION or data.get("features") != feature_names():
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{where} is not valid JSON ({err}); run `sanad train-reader` to rebuild it") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION or data.get("features") != feature_names():
         raise ModelError(f"{where} was built for other reader features; run `sanad train-reader` to rebuild it")
-    slope, intercept = data["calibration"]
-    return SpanModel(
-        weights=np.asarray(data["weights"], dtype=np.float32),
-        bias=float(data["bias"]),
-        calibration=(float(slope), float(intercept)),
-        meta=data.get("meta", {}),
-    )
+    try:
+        slope, intercept = data["calibration"]
+        return SpanModel(
+            weights=np.asarray(data["weights"], dtype=np.float32),
+            bias=float(data["bias"]),
+            calibration=(float(slope), float(intercept)),
+            meta=data.get("meta", {}),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{where} is incomplete ({err!r}); run `sanad train-reader` to rebuild it") from err
