@@ -1,0 +1,96 @@
+"""The neural reader that ships inside Sanad: multilingual-e5-small fine-tuned on Arabic QA, int8 ONNX.
+
+Runs with ONNX Runtime and the `tokenizers` library only (no torch, no download); windowing and span
+decoding are the transformers reader's (`qa/readers/windows.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from qa.readers.windows import encode_windows, read_windows
+from qa.types import Answer
+from retrieval.types import Passage
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+READER_FILE = "reader.json"
+INPUT_NAMES = ("input_ids", "attention_mask")
+
+
+class NeuralReaderError(RuntimeError):
+    """The neural reader's files are missing or unreadable; the message says which."""
+
+
+def shipped_reader_dir() -> Path:
+    return Path(str(resources.files("qa").joinpath("data", "neural_reader")))
+
+
+class NeuralReader:
+    """`read(question, passages)` with the shipped (or a given) neural reader folder."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        max_seq_length: int = 384,
+        doc_stride: int = 128,
+        max_answer_tokens: int = 30,
+        batch_size: int = 16,
+        threads: int | None = None,
+    ) -> None:
+        if doc_stride >= max_seq_length:
+            raise ValueError(f"doc_stride ({doc_stride}) must be smaller than max_seq_length ({max_seq_length})")
+        self.path = Path(path) if path is not None else shipped_reader_dir()
+        self.max_seq_length = max_seq_length
+        self.doc_stride = doc_stride
+        self.max_answer_tokens = max_answer_tokens
+        self.batch_size = batch_size
+        self.threads = threads
+        self.name = "neural:e5-small-ar"
+        self.meta: dict[str, Any] = {}
+        self._tokenizer: Any = None
+        self._model: Any = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        started = time.perf_counter()
+        files = [self.path / name for name in (MODEL_FILE, TOKENIZER_FILE, READER_FILE)]
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise NeuralReaderError(f"the neural reader's files are missing: {', '.join(missing)}; reinstall sanad-qa")
+        try:
+            from tokenizers import Tokenizer
+
+            from qa.readers.onnx_runtime import OnnxQAModel
+
+            meta = json.loads((self.path / READER_FILE).read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT_VERSION:
+                raise NeuralReaderError(f"{self.path} holds a neural reader of another format; reinstall sanad-qa")
+            self._tokenizer = Tokenizer.from_file(str(self.path / TOKENIZER_FILE))
+            self._model = OnnxQAModel(self.path / MODEL_FILE, self.threads)
+        except NeuralReaderError:
+            raise
+        except Exception as err:  # onnxruntime and tokenizers raise their own error types
+            raise NeuralReaderError(f"could not load the neural reader in {self.path}: {err}") from err
+        self.meta = meta
+        log.info("loaded the neural reader in %.2f s", time.perf_counter() - started)
+
+    def read(self, question: str, passages: Sequence[Passage]) -> list[Answer]:
+        self.warm_up()
+        if not passages:
+            return []
+        windows = encode_windows(self._tokenizer, question, passages, self.max_seq_length, self.doc_stride)
+        return read_windows(
+            question, passages, windows, self._model.logits, INPUT_NAMES, self.name,
+            batch_size=self.batch_size, max_answer_tokens=self.max_answer_tokens,
+        )
