@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -55,6 +56,35 @@ NON_TEXT = (
 )
 
 
+class SanadApplication(Application):
+    """The Application, which says once why the Bot API cannot be reached while its start is retried.
+
+    python-telegram-bot retries a failed start (getMe) forever with bootstrap_retries=-1, but logs the
+    failures at DEBUG only: without this, a closed port or a wrong host looks like a bot that hangs.
+    """
+
+    __slots__ = ("api_url", "_unreachable")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.api_url = ""  # for the messages (bot.base_url would hold the token)
+        self._unreachable = False
+
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except NetworkError as err:  # timeouts too; a refused token (InvalidToken) stops the start instead
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning(
+                    "Cannot reach the Bot API at %s (%s). Is the server running, and is SANAD_TELEGRAM_API_URL "
+                    "right? Retrying until it answers (Ctrl+C to stop).", self.api_url, err,
+                )  # fmt: skip
+            raise
+        if self._unreachable:
+            log.warning("The Bot API at %s answers now.", self.api_url)
+
+
 def build_application(settings: Settings, pipeline: Pipeline | None = None) -> Application:
     """The Application, handlers registered; the pipeline loads in post_init (or `pipeline` is used)."""
     endpoint = bot_endpoint(settings)
@@ -78,6 +108,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
 
     application = (
         ApplicationBuilder()
+        .application_class(SanadApplication)
         .token(endpoint.token)
         .base_url(endpoint.base_url)
         .base_file_url(endpoint.base_file_url)
@@ -93,6 +124,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
         .post_shutdown(post_shutdown)
         .build()
     )
+    application.api_url = endpoint.base_url
     add_handlers(application)
     return application
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from qa.config import Settings
 
@@ -36,11 +37,24 @@ def bot_endpoint(settings: Settings) -> BotEndpoint:
             "digits, a colon, then letters, digits, '_' or '-', as BotFather gives it, with no quotes or spaces."
         )
     base_url = settings.telegram_api_url.strip()
-    if not re.match(r"^https?://", base_url):
+    if not api_url_looks_right(base_url):
         raise BotConfigError(
-            f"SANAD_TELEGRAM_API_URL must be an http(s) URL ending in /bot, like https://api.telegram.org/bot; got {base_url!r}."
+            "SANAD_TELEGRAM_API_URL must be an http(s) URL ending in /bot, to which the token is appended, "
+            f"like https://api.telegram.org/bot or http://127.0.0.1:8081/bot; got {base_url!r}."
         )
     return BotEndpoint(secret, base_url, settings.telegram_file_api_url or file_url_for(base_url))
+
+
+def api_url_looks_right(base_url: str) -> bool:
+    """An http(s) URL with a host and a valid port whose path ends in /bot (or holds python-telegram-bot's {token})."""
+    if not re.match(r"^https?://", base_url):
+        return False
+    try:
+        parsed = urlparse(base_url.replace("{token}", "TOKEN"))
+        parsed.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        return False
+    return bool(parsed.hostname) and ("{token}" in base_url or parsed.path.endswith("/bot"))
 
 
 def file_url_for(base_url: str) -> str:

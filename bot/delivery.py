@@ -13,8 +13,10 @@ from telegram.ext import AIORateLimiter
 
 log = logging.getLogger(__name__)
 
-# Best effort: a "typing…" that fails is not worth a retry (or a wait) that would delay the answer.
-BEST_EFFORT = frozenset({"sendChatAction"})
+# Sent once, without retries here: a "typing…" that fails is not worth a retry (or a wait) that would
+# delay the answer; the start-up calls are retried forever by python-telegram-bot's bootstrap loop
+# (bootstrap_retries=-1), and a quick first failure lets the bot say why it cannot start.
+NOT_RETRIED = frozenset({"sendChatAction", "getMe", "deleteWebhook", "setWebhook"})
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -46,7 +48,7 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint in BEST_EFFORT:
+        if endpoint in NOT_RETRIED:
             return await callback(*args, **kwargs)
         delay = self.first_delay
         for attempt in range(1, self.attempts + 1):

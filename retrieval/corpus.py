@@ -120,16 +120,16 @@ def _jsonl_documents(file: Path, text: str, problems: list[str]) -> list[Documen
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            problems.append(f"{where}: skipped, not valid JSON ({err.msg}).")
+            problems.append(f"{where}: record skipped, not valid JSON ({err.msg}: column {err.colno}).")
             continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str) or "id" not in record:
-            problems.append(f'{where}: skipped, needs an object with "id" and "text".')
+            problems.append(f'{where}: record skipped, it needs an object with "id" and "text".')
             continue
         body = record["text"]
         if looks_like_html(body):
             body = strip_markup(body)
         if not body.strip():
-            problems.append(f"{where}: skipped, empty text.")
+            problems.append(f"{where}: record skipped, empty text.")
             continue
         _warn_if_not_arabic(where, body, problems)
         docs.append(
@@ -150,12 +150,21 @@ def _warn_if_not_arabic(where: str, text: str, problems: list[str]) -> None:
 
 
 def _drop_duplicate_ids(corpus: Corpus) -> None:
-    seen: set[str] = set()
+    first: dict[str, Document] = {}
     unique: list[Document] = []
     for doc in corpus.documents:
-        if doc.id in seen:
-            corpus.problems.append(f"{doc.meta.get('path', '?')}: skipped, duplicate document id {doc.id!r}.")
+        if doc.id in first:
+            corpus.problems.append(
+                f"{_where(doc)}: {'record' if 'line' in doc.meta else 'file'} skipped, its document id {doc.id!r} "
+                f"is already taken by {_where(first[doc.id])}."
+            )
             continue
-        seen.add(doc.id)
+        first[doc.id] = doc
         unique.append(doc)
     corpus.documents = unique
+
+
+def _where(doc: Document) -> str:
+    """The file (and line, for a JSON Lines record) a document comes from."""
+    path = doc.meta.get("path", "?")
+    return f"{path}, line {doc.meta['line']}" if "line" in doc.meta else path

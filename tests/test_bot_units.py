@@ -142,3 +142,49 @@ def test_secrets_are_redacted_in_messages_and_tracebacks(caplog):
         except RuntimeError:
             logger.exception("oops")
     assert "very-secret" not in caplog.text and caplog.text.count("<redacted>") >= 2
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8081", "https://api.telegram.org", "http://127.0.0.1:8081/bots", "http://127.0.0.1:99999/bot"]
+)
+def test_an_api_url_that_cannot_be_right_is_refused_at_start(url, monkeypatch, capsys):
+    from qa.cli import main
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("SANAD_TELEGRAM_API_URL", url)
+    assert main(["bot", "--reader", "embedded"]) == 2
+    err = capsys.readouterr().err
+    assert "SANAD_TELEGRAM_API_URL must be an http(s) URL ending in /bot" in err and repr(url) in err
+    assert "123:abc" not in err
+
+
+def test_a_closed_port_is_explained_after_the_first_failure(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123:abc", "SANAD_TELEGRAM_API_URL": f"http://127.0.0.1:{port}/bot",
+           "HOME": str(tmp_path)}  # fmt: skip
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "bot", "--reader", "embedded"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        started, lines = time.monotonic(), []
+        while time.monotonic() - started < 60:
+            line = bot.stderr.readline()
+            lines.append(line)
+            if "Cannot reach the Bot API" in line or not line:
+                break
+        said = "".join(lines)
+        assert f"Cannot reach the Bot API at http://127.0.0.1:{port}/bot" in said, said
+        assert "Retrying until it answers" in said and "123:abc" not in said
+        assert time.monotonic() - started < 30, "said at the first failure, not after rounds of retries"
+        assert bot.poll() is None, "it keeps retrying: the server may come up"
+    finally:
+        bot.kill()
+        bot.wait()

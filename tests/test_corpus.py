@@ -166,3 +166,48 @@ def test_a_gold_question_set_beside_the_articles_is_not_indexed(tmp_path):
     )
     loaded = load_corpus(tmp_path)
     assert [d.id for d in loaded.documents] == ["a"] and loaded.problems == []
+
+
+def test_a_duplicate_id_skips_the_record_and_says_which_holds_the_id(tmp_path):
+    (tmp_path / "a").mkdir()  # read before docs.jsonl
+    (tmp_path / "a" / "good.txt").write_text("خبر سليم يكفي لبناء الفهرس.", "utf-8")
+    lines = [
+        json.dumps({"id": "other", "text": "نص آخر سليم."}, ensure_ascii=False),
+        json.dumps({"id": "good", "text": "نص بمعرف مكرر."}, ensure_ascii=False),
+    ]
+    (tmp_path / "docs.jsonl").write_text("\n".join(lines), "utf-8")
+    loaded = load_corpus(tmp_path)
+    assert sorted(d.id for d in loaded.documents) == ["good", "other"]
+    [problem] = loaded.problems
+    assert problem.startswith(f"{tmp_path / 'docs.jsonl'}, line 2: record skipped")
+    assert f"'good' is already taken by {tmp_path / 'a' / 'good.txt'}" in problem
+
+
+def test_a_malformed_json_line_says_where_once(tmp_path):
+    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "نص سليم."}\n{"id": "b", "text": "مقطوع\n', "utf-8")
+    [problem] = load_corpus(tmp_path).problems
+    assert "line 2: record skipped, not valid JSON (Unterminated string starting at: column 21)" in problem
+    assert "at at" not in problem
+
+
+def test_each_corpus_warning_is_printed_once(tmp_path, capsys):
+    from qa.cli import main
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "good.txt").write_text("خبر سليم يكفي لبناء الفهرس.", "utf-8")
+    (tmp_path / "corpus" / "en.txt").write_text("This article is written in English only.", "utf-8")
+    assert main(["index", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "idx")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("en.txt") == 1 and err.startswith("sanad: ")
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_index_progress_bar_shows_on_a_terminal_only(seed_corpus, monkeypatch, capsys, terminal):
+    import sys
+
+    from retrieval import index as index_module
+
+    monkeypatch.setattr(index_module, "PROGRESS_FROM", 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    index_module.BM25Index.build(seed_corpus.documents)
+    assert ("Indexing passages" in capsys.readouterr().err) is terminal

@@ -170,10 +170,15 @@ def test_squad_pipeline_and_reader_modes(tmp_path: Path) -> None:
     assert read.summary.f1 == 100.0 and read.summary.mrr is None
 
 
-def test_progress_bar_only_for_long_runs() -> None:
+def test_progress_bar_only_for_long_runs_on_a_terminal(monkeypatch) -> None:
+    import sys
+
     question = GoldQuestion(id="q", question="س", answers=(), doc_id=None)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert _progress([question] * 50, None).disable
     assert not _progress([question] * 51, None).disable
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a log file or a pipe
+    assert _progress([question] * 51, None).disable
 
 
 def test_sweep_keeps_the_current_threshold_when_nothing_is_gained() -> None:
@@ -181,3 +186,4 @@ def test_sweep_keeps_the_current_threshold_when_nothing_is_gained() -> None:
     sweep = sweep_threshold(confident)
     assert sweep.best.f1 == sweep.current.f1 == 100.0
     assert sweep.best.threshold == 0.2
+

@@ -179,3 +179,25 @@ def test_squad_not_a_squad_file(tmp_path: Path) -> None:
         load_gold(_write(tmp_path, '{"version": 1}', "x.json"), "squad")
     with pytest.raises(GoldError, match="no questions"):
         load_gold(_write(tmp_path, '{"data": [{"paragraphs": [{"context": "نص", "qas": []}]}]}', "y.json"), "squad")
+
+
+def test_a_squad_question_without_answers_is_an_error(tmp_path: Path) -> None:
+    data = {"data": [{"title": "t", "paragraphs": [{"context": "وصل بلينكن مساء الأحد.", "qas": [
+        {"id": "s1", "question": "متى وصل؟", "answers": [{"text": "مساء الأحد", "answer_start": 11}]},
+        {"id": "s2", "question": "من وصل؟"},
+    ]}]}]}  # fmt: skip
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    with pytest.raises(GoldError, match=r'paragraphs\[0\]\.qas\[1\] has no "answers" list'):
+        load_gold(path, "squad")
+    data["data"][0]["paragraphs"][0]["qas"][1]["answers"] = []  # SQuAD v2's "unanswerable" is still accepted
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    assert not load_gold(path, "squad").questions[1].answerable
+
+
+def test_the_wrong_format_says_which_one_the_file_looks_like(tmp_path: Path) -> None:
+    jsonl = _write(tmp_path, GOOD + "\n" + GOOD.replace("q1", "q2") + "\n")
+    with pytest.raises(GoldError, match="looks like JSON Lines .*; pass --format jsonl"):
+        load_gold(jsonl, "squad")
+    with pytest.raises(GoldError, match="looks like SQuAD JSON .*; pass --format squad"):
+        load_gold(squad_file(tmp_path), "jsonl")

@@ -63,7 +63,29 @@ def load_gold(path: str | Path, fmt: str = "jsonl") -> GoldSet:
         raise GoldError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start}). Save it as UTF-8.") from err
     if not text.strip():
         raise GoldError(f"{file} is empty: no questions to evaluate. Add one JSON object a line (jsonl) or a SQuAD file.")
+    looks = looks_like(text)
+    if looks is not None and looks != fmt:
+        raise GoldError(f"{file} looks like {_FORMAT_NAMES[looks]}, not {_FORMAT_NAMES[fmt]}; pass --format {looks}.")
     return _load_jsonl(file, text) if fmt == "jsonl" else _load_squad(file, text)
+
+
+_FORMAT_NAMES = {"jsonl": "JSON Lines (one question a line)", "squad": 'SQuAD JSON (one object with a "data" list)'}
+
+
+def looks_like(text: str) -> str | None:
+    """The gold format `text` is plainly in ("jsonl" or "squad"), or None when it is neither."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict) and "data" in whole:
+        return "squad"
+    first = next(line for line in text.splitlines() if line.strip())
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return None
+    return "jsonl" if isinstance(record, dict) and "question" in record else None
 
 
 def locate_answer(context: str, answer: str, start: int | None = None) -> int | None:
@@ -90,7 +112,7 @@ def _load_jsonl(file: Path, text: str) -> GoldSet:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise GoldError(f"{where}: not valid JSON ({err.msg} at column {err.colno}).") from err
+            raise GoldError(f"{where}: not valid JSON ({err.msg}: column {err.colno}).") from err
         question = _question_from(record, where, number)
         if question.id in seen:
             raise GoldError(f"{where}: duplicate id {question.id!r}; every question needs its own id.")
@@ -151,8 +173,14 @@ def _load_squad(file: Path, text: str) -> GoldSet:
             for k, qa in enumerate(paragraph.get("qas") or []):
                 if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
                     raise GoldError(f'{where}.qas[{k}] has no "question".')
+                if not isinstance(qa.get("answers"), list):
+                    # Not silently "unanswerable": SQuAD v2 writes an empty list for those.
+                    raise GoldError(
+                        f'{where}.qas[{k}] has no "answers" list; give its answers, or [] when the paragraph '
+                        "does not answer it."
+                    )
                 texts: list[str] = []
-                for answer in qa.get("answers") or []:
+                for answer in qa["answers"]:
                     answer_text = str(answer.get("text", "")).strip() if isinstance(answer, dict) else ""
                     if not answer_text or answer_text in texts:
                         continue

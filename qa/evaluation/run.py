@@ -7,6 +7,7 @@ lets `--sweep-threshold` try every threshold without reading again.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -198,5 +199,6 @@ def _whole(doc: Document) -> Passage:
 
 
 def _progress(questions: Sequence[GoldQuestion], progress: bool | None):
-    show = len(questions) > PROGRESS_FROM if progress is None else progress
+    # A bar on a terminal only: in a log file or a pipe it is a line of carriage returns.
+    show = len(questions) > PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
     return tqdm(questions, desc="Evaluating", unit="question", disable=not show, leave=False)
