@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -168,6 +169,9 @@ def _explain(error: Mapping[str, Any], overrides: Mapping[str, Any], flags: Mapp
 def _accepts(field: Any) -> str | None:
     """What a setting takes, in words: its choices, or its kind of number and bounds."""
     kind = field.annotation
+    if get_origin(kind) in (Union, UnionType):  # `float | None`: unset is not something one types
+        kinds = [k for k in get_args(kind) if k is not type(None)]
+        kind = kinds[0] if len(kinds) == 1 else kind
     if get_origin(kind) is Literal:
         return "one of " + ", ".join(str(choice) for choice in get_args(kind))
     if kind not in (int, float):

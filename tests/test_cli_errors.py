@@ -7,11 +7,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from qa.cli import main
 from qa.commands.common import add_reader_options
+from qa.config import ReaderKind
 from qa.readers import span_model
 
 QUESTION = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"
@@ -59,7 +61,7 @@ def test_top_k_out_of_range_under_json(ask):
     "variable, value, expected",
     [
         ("SANAD_TOP_K", "0", "from 1 to 100"),
-        ("SANAD_READER", "foo", "one of auto, transformers, embedded"),
+        ("SANAD_READER", "foo", "one of " + ", ".join(get_args(ReaderKind))),
         ("SANAD_NO_ANSWER_THRESHOLD", "abc", "a number from 0.0 to 1.0"),
         ("SANAD_STEMMER", "porter", "one of none, article, prefix, light"),
     ],
@@ -84,9 +86,8 @@ def test_an_unusable_question_under_json_has_the_same_shape(ask):
 
 def test_reader_choices_come_from_the_settings():
     import argparse
-    from typing import get_args
 
-    from qa.config import ReaderKind, Settings
+    from qa.config import Settings
 
     parser = argparse.ArgumentParser()
     add_reader_options(parser)
