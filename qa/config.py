@@ -12,12 +12,13 @@ import annotated_types
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from qa.readers.transformers_reader import DEFAULT_MODEL
 from retrieval.analyze import Stemmer
 
 # The valid values of the settings that choose among a few, written once: argparse's `choices` and
 # every check elsewhere come from these.
-ReaderKind = Literal["auto", "transformers", "embedded"]
+ReaderKind = Literal["auto", "neural", "transformers", "embedded"]
+# The embedded reader's threshold, chosen on the seeds gold set when it was the only reader (README).
+DEFAULT_NO_ANSWER_THRESHOLD = 0.35
 ReaderOptimization = Literal["none", "onnx-int8", "torch-int8"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,11 @@ class Settings(BaseSettings):
 
     # -- reading --
     reader: ReaderKind = "auto"
-    model: str = DEFAULT_MODEL
+    # A Hugging Face checkpoint (id or folder) for the transformers reader; unset, `auto` reads with
+    # the shipped neural reader and never asks the hub, and `transformers` uses DEFAULT_MODEL.
+    model: str | None = None
+    # A neural reader folder made by `sanad train-neural` + export; unset: the one shipped in the package.
+    neural_reader: Path | None = None
     max_seq_length: int = Field(default=384, ge=32, le=4096)
     doc_stride: int = Field(default=128, ge=8)
     max_answer_tokens: int = Field(default=30, ge=1, le=512)
@@ -60,7 +65,8 @@ class Settings(BaseSettings):
 
     # -- answer selection --
     top_k: int = Field(default=5, ge=1, le=100)
-    no_answer_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    # Unset: the reader's own threshold (each reader calibrates its scores differently; README).
+    no_answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     reader_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # -- Telegram (the token deliberately has no prefix: it is the name BotFather users know) --
@@ -118,6 +124,12 @@ class Settings(BaseSettings):
                 f"SANAD_DOC_STRIDE ({self.doc_stride}) must be smaller than SANAD_MAX_SEQ_LENGTH ({self.max_seq_length})"
             )
         return self
+
+    def threshold_for(self, reader: object) -> float:
+        """The no-answer threshold: the one set, else the reader's own, else the embedded reader's."""
+        if self.no_answer_threshold is not None:
+            return self.no_answer_threshold
+        return float(getattr(reader, "no_answer_threshold", DEFAULT_NO_ANSWER_THRESHOLD))
 
     def index_dir(self) -> Path:
         return self.index or default_index_for(self.corpus)

@@ -46,7 +46,7 @@ class Pipeline:
             Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
         )
         reader = make_reader(settings, notices)
-        return cls(index, reader, settings.top_k, settings.no_answer_threshold, settings.reader_weight)
+        return cls(index, reader, settings.top_k, settings.threshold_for(reader), settings.reader_weight)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.index.search(check_question(question), k or self.top_k)

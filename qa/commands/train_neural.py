@@ -39,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
                         help="bfloat16 autocast (auto: where the CPU has AVX-512 BF16)")
+    parser.add_argument("--holdout-out", type=Path, metavar="FILE",
+                        help="write the held-out questions (SQuAD 2.0) to FILE and stop: the set for calibration")
+    parser.add_argument("--export", type=Path, metavar="DIR",
+                        help="export --out's final model as a neural reader folder (int8 ONNX) into DIR and stop")
     parser.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     parser.set_defaults(func=run)
 
@@ -46,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from qa.readers.neural_train import Source, TrainPlan, train
+    from qa.readers.neural_train import FINAL, Source, TrainPlan, holdout_squad, train
 
     sources = []
     for item in args.data:
@@ -63,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
         sources=sources, max_length=args.max_length, stride=args.stride, batch_size=args.batch_size,
         learning_rate=args.learning_rate, layers=args.layers, seed=args.seed, minutes=args.minutes, bf16=bf16,
     )
+    if args.export:
+        from qa.readers.neural_export import export_reader
+
+        print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export))}, ensure_ascii=False))
+        return 0
+    if args.holdout_out:
+        args.holdout_out.write_text(json.dumps(holdout_squad(plan), ensure_ascii=False), encoding="utf-8")
+        return 0
     try:
         result = train(args.out, plan, resume=args.resume, max_minutes=args.stop_after)
     except ValueError as err:

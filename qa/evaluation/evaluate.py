@@ -32,7 +32,7 @@ def evaluate(
     reader: Reader | None = None,
     progress: bool | None = None,
 ) -> Evaluation:
-    """Run `gold` in `mode` with the reader `settings` choose (or `reader`), at `settings.no_answer_threshold`.
+    """Run `gold` in `mode` with the reader `settings` choose (or `reader`), at `settings.threshold_for(reader)`.
 
     JSON Lines gold is asked over `settings.corpus`; a SQuAD file over an in-memory index of its own
     paragraphs, each paragraph a document.
@@ -42,7 +42,7 @@ def evaluate(
     index = _index_for(gold, settings, notices)
     _check_documents(gold, index)
     reader = reader or make_reader(settings, notices)
-    threshold = settings.no_answer_threshold
+    threshold = settings.threshold_for(reader)
     if mode == "pipeline":
         pipeline = Pipeline(index, reader, settings.top_k, threshold, settings.reader_weight)
         predictions = run_pipeline(gold.questions, pipeline, threshold, progress)

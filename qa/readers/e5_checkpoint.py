@@ -253,6 +253,8 @@ def qa_model(e5: E5File, keep: Sequence[int] | None = None, layers: int | None =
 
     rows = list(range(len(e5.pieces))) if keep is None else list(keep)
     n_layers = e5.layers if layers is None else layers
+    if not 1 <= n_layers <= e5.layers:
+        raise ValueError(f"layers must be between 1 and {e5.layers} (the file's), not {n_layers}")
     config = BertConfig(
         vocab_size=len(rows),
         hidden_size=e5.hidden,

