@@ -3,8 +3,6 @@
 import io
 import json
 import socket
-import subprocess
-import sys
 
 import pytest
 
@@ -34,7 +32,7 @@ def test_ask_json_contract(capsys, tmp_path, seeds_dir, offline):
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == ASK_KEYS
-    assert out["answer"] == "ماثيو ميلر" and out["reader"] == "embedded"
+    assert out["answer"] == "ماثيو ميلر" and out["reader"].startswith("neural:")
     first = out["citations"][0]
     assert set(first) == CITATION_KEYS
     assert first["doc_id"] == "003_d15b74a03d651d6f"
@@ -81,25 +79,18 @@ def test_repl_quit_command_stops_reading(seed_index):
     assert "ماثيو" not in out.getvalue()
 
 
-def test_auto_falls_back_to_embedded_without_network(offline):
+def test_auto_with_a_checkpoint_falls_back_to_the_neural_reader_without_network(offline):
     notices: list[str] = []
-    reader = make_reader(Settings(reader="auto", hub_timeout=1.0), notices)
+    reader = make_reader(Settings(reader="auto", model="someone/arabic-qa", hub_timeout=1.0), notices)
+    assert reader.name.startswith("neural:")
+    assert len(notices) == 1 and "neural reader" in notices[0] and "unreachable" in notices[0]
+
+
+def test_auto_falls_back_to_embedded_when_the_neural_reader_cannot_load(offline, tmp_path):
+    notices: list[str] = []
+    reader = make_reader(Settings(reader="auto", neural_reader=tmp_path / "nothing"), notices)
     assert reader.name == "embedded"
-    assert len(notices) == 1 and "embedded" in notices[0]
-
-
-def test_offline_fallback_never_imports_torch(tmp_path, seeds_dir, offline):
-    code = (
-        "import sys; from qa.cli import main; "
-        f"main(['ask', '--json', '--corpus', {str(seeds_dir)!r}, '--index', {str(tmp_path / 'ix')!r}, {SPOKESMAN!r}]); "
-        "print('HEAVY' if 'torch' in sys.modules or 'transformers' in sys.modules else 'LIGHT')"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert json.loads(lines[0])["answer"] == "ماثيو ميلر"
-    assert lines[-1] == "LIGHT"
-    assert "embedded reader" in done.stderr
+    assert len(notices) == 1 and "embedded" in notices[0] and "missing" in notices[0]
 
 
 def test_explicit_transformers_reader_without_network_fails_fast_and_clearly(capsys, tmp_path, seeds_dir, offline):

@@ -139,5 +139,5 @@ def test_setting_reaches_the_reader(monkeypatch):
     from qa.readers.factory import _transformers_reader
 
     monkeypatch.setenv("SANAD_READER_OPTIMIZATION", "onnx-int8")
-    reader = _transformers_reader(Settings(), local_only=True)
+    reader = _transformers_reader(Settings(), model="someone/unused")
     assert reader.optimization == "onnx-int8"

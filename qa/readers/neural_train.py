@@ -224,6 +224,35 @@ def prepare(out: Path, plan: TrainPlan, e5: E5File | None = None) -> tuple[Any, 
     return tokenizer, model
 
 
+def repruned(model_dir: Path, out: Path, plan: TrainPlan) -> Path:
+    """The trained model in `model_dir` with the vocabulary `kept_pieces` gives now for `plan`.
+
+    Exact because training froze the word embeddings: every row, old or new, is the base model's
+    own, and every other weight is carried over unchanged."""
+    from transformers import BertForQuestionAnswering
+
+    trained = BertForQuestionAnswering.from_pretrained(model_dir)
+    e5 = read_e5_file(plan.e5_file)
+    keep = kept_pieces(e5, training_texts(plan))
+    model = qa_model(e5, keep, layers=trained.config.num_hidden_layers)
+    state = {k: v for k, v in trained.state_dict().items() if k != "bert.embeddings.word_embeddings.weight"}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [m for m in missing if m != "bert.embeddings.word_embeddings.weight"]:
+        raise ValueError(f"{model_dir} does not fit the base model: missing {missing}, unexpected {unexpected}")
+    staging = out.parent / f".{out.name}-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    hf_tokenizer(e5, keep).save_pretrained(staging)
+    for extra in ("training.json",):
+        if (model_dir / extra).is_file():
+            shutil.copyfile(model_dir / extra, staging / extra)
+    (staging / "kept_pieces.json").write_text(json.dumps(keep), encoding="utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(staging, out)
+    return out
+
+
 def train(out: Path, plan: TrainPlan, resume: bool = False, max_minutes: float | None = None,
           progress: bool = True) -> Path:
     """Fine-tune into `out/model`; checkpoints in `out/checkpoint`. Returns the final model's folder."""

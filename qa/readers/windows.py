@@ -120,7 +120,7 @@ def read_windows(
             )
             offsets = windows.offsets[window]
             for span in spans:
-                char_start, char_end = int(offsets[span.start][0]), int(offsets[span.end][1])
+                char_start, char_end = _trimmed(passage.text, int(offsets[span.start][0]), int(offsets[span.end][1]))
                 if char_end <= char_start:
                     continue
                 score = span.probability
@@ -137,3 +137,16 @@ def read_windows(
         if key not in best or answer.score > best[key].score:
             best[key] = answer
     return sorted(best.values(), key=lambda a: -a.score)[:max_answers]
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without surrounding spaces and clause punctuation: SentencePiece's ▁ pieces carry the
+    space before a word in their offsets, and a span that ends on «،» or «.» says nothing more."""
+    while start < end and (text[start].isspace() or text[start] in _EDGE_PUNCTUATION):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _EDGE_PUNCTUATION):
+        end -= 1
+    return start, end
+
+
+_EDGE_PUNCTUATION = frozenset("،,.;؛:!?؟")
