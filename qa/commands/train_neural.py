@@ -54,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     sources = []
     for item in args.data:
-        path, _, passes = item.rpartition(":") if item.rsplit(":", 1)[-1].replace(".", "", 1).isdigit() else (item, "", "1")
+        path, passes = _file_and_passes(item)
         if not Path(path).is_file():
             print(f"sanad: training file {path} not found")
             return 2
-        sources.append(Source(Path(path), float(passes)))
+        sources.append(Source(Path(path), passes))
     bf16 = args.bf16 == "on" or (args.bf16 == "auto" and _cpu_has_bf16())
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -70,7 +70,14 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         from qa.readers.neural_export import export_reader
 
-        print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export))}, ensure_ascii=False))
+        if not (args.out / FINAL / "config.json").is_file():
+            print(f"sanad: {args.out / FINAL} holds no finished model; train it first (--resume continues a run)")
+            return 2
+        try:
+            print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export))}, ensure_ascii=False))
+        except (FileExistsError, PermissionError) as err:
+            print(f"sanad: {err}")
+            return 2
         return 0
     if args.holdout_out:
         args.holdout_out.write_text(json.dumps(holdout_squad(plan), ensure_ascii=False), encoding="utf-8")
@@ -82,6 +89,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps({"out": str(result)}, ensure_ascii=False))
     return 0
+
+
+def _file_and_passes(item: str) -> tuple[str, float]:
+    """`FILE:PASSES` (PASSES a number), or a bare FILE for one pass."""
+    path, sep, passes = item.rpartition(":")
+    try:
+        return (path, float(passes)) if sep else (item, 1.0)
+    except ValueError:
+        return item, 1.0
 
 
 def _cpu_has_bf16() -> bool:
