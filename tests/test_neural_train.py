@@ -71,8 +71,10 @@ def test_a_short_run_trains_resumes_and_exports(tmp_path, squad_file):
     record = json.loads((final / "training.json").read_text())
     assert record["steps"] == 7 and record["final_loss"] < 10
 
-    reader_dir = export_reader(final, tmp_path / "reader")
+    reader_dir = export_reader(final, tmp_path / "reader", no_answer_threshold=0.6)
     reader = NeuralReader(reader_dir, max_seq_length=64, doc_stride=16)
+    reader.warm_up()
+    assert reader.no_answer_threshold == 0.6
     context = "قال ماثيو ميلر المتحدث باسم وزارة الخارجية في بيان إن الوزير سيزور المنطقة."
     passage = Passage(id="p", doc_id="d", text=context, start=0, end=len(context))
     answers = reader.read("من هو المتحدث باسم وزارة الخارجية؟", [passage])

@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write the held-out questions (SQuAD 2.0) to FILE and stop: the set for calibration")
     parser.add_argument("--export", type=Path, metavar="DIR",
                         help="export --out's final model as a neural reader folder (int8 ONNX) into DIR and stop")
+    parser.add_argument("--no-answer-threshold", type=float, default=0.8,
+                        help="the pipeline threshold --export records (default: the shipped reader's, chosen on held-out data)")
     parser.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     parser.set_defaults(func=run)
 
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"sanad: {args.out / FINAL} holds no finished model; train it first (--resume continues a run)")
             return 2
         try:
-            print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export))}, ensure_ascii=False))
+            print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export, args.no_answer_threshold))}, ensure_ascii=False))
         except (FileExistsError, PermissionError) as err:
             print(f"sanad: {err}")
             return 2
@@ -101,8 +103,6 @@ def _file_and_passes(item: str) -> tuple[str, float]:
 
 
 def _cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    from qa.readers.onnx_runtime import cpu_flags
+
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})

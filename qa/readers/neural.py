@@ -14,8 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from qa.config import DEFAULT_NO_ANSWER_THRESHOLD
 from qa.readers.transformers_reader import ReaderLoadError
-from qa.readers.windows import encode_windows, read_windows
+from qa.readers.windows import check_windowing, encode_windows, read_windows
 from qa.types import Answer
 from retrieval.types import Passage
 
@@ -48,8 +49,7 @@ class NeuralReader:
         batch_size: int = 16,
         threads: int | None = None,
     ) -> None:
-        if doc_stride >= max_seq_length:
-            raise ValueError(f"doc_stride ({doc_stride}) must be smaller than max_seq_length ({max_seq_length})")
+        check_windowing(max_seq_length, doc_stride)
         self.path = Path(path) if path is not None else shipped_reader_dir()
         self.max_seq_length = max_seq_length
         self.doc_stride = doc_stride
@@ -58,7 +58,7 @@ class NeuralReader:
         self.threads = threads
         self.name = "neural:e5-small-ar"
         self.meta: dict[str, Any] = {}
-        self.no_answer_threshold = 0.35
+        self.no_answer_threshold = DEFAULT_NO_ANSWER_THRESHOLD
         self._tokenizer: Any = None
         self._model: Any = None
 
@@ -86,7 +86,7 @@ class NeuralReader:
             raise NeuralReaderError(f"could not load the neural reader in {self.path}: {err}") from err
         self.meta = meta
         # Chosen on held-out training-side questions when the artifact was made (README, "Readers").
-        self.no_answer_threshold = float(meta.get("no_answer_threshold", 0.35))
+        self.no_answer_threshold = float(meta.get("no_answer_threshold", DEFAULT_NO_ANSWER_THRESHOLD))
         log.info("loaded the neural reader in %.2f s", time.perf_counter() - started)
 
     def read(self, question: str, passages: Sequence[Passage]) -> list[Answer]:

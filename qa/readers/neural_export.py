@@ -17,8 +17,13 @@ from pathlib import Path
 from qa.readers.neural import FORMAT_VERSION, INPUT_NAMES, MODEL_FILE, READER_FILE, TOKENIZER_FILE
 
 
-def export_reader(model_dir: Path, out: Path, per_channel: bool = True, keep_fp32: bool = False) -> Path:
-    """Write `out/` (model.onnx, tokenizer.json, reader.json) from `model_dir`; atomically replaced."""
+def export_reader(
+    model_dir: Path, out: Path, no_answer_threshold: float, per_channel: bool = True, keep_fp32: bool = False
+) -> Path:
+    """Write `out/` (model.onnx, tokenizer.json, reader.json) from `model_dir`; atomically replaced.
+
+    `no_answer_threshold` is the pipeline threshold the reader recommends (`reader.json`), to be chosen
+    on held-out training-side questions (`sanad train-neural --holdout-out`), never on test data."""
     from transformers import BertForQuestionAnswering
 
     from qa.readers.onnx_runtime import _export_quantized
@@ -39,6 +44,7 @@ def export_reader(model_dir: Path, out: Path, per_channel: bool = True, keep_fp3
             "layers": model.config.num_hidden_layers,
             "vocabulary": model.config.vocab_size,
             "quantization": {"weights": "int8", "reduce_range": True, "per_channel": per_channel},
+            "no_answer_threshold": no_answer_threshold,
             "training": json.loads(training.read_text(encoding="utf-8")) if training.is_file() else None,
         }
         (staging / READER_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")

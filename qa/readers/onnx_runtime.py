@@ -79,12 +79,19 @@ def weights_need_reduced_range(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether int8 weights must keep to 7 bits here: everywhere but on a CPU known to have VNNI."""
     if platform.machine().lower() not in {"x86_64", "amd64"}:
         return True
+    # No flags (not Linux): the CPU's features are unknown, so take the range that is safe on all.
+    return not cpu_flags(cpuinfo) & _VNNI_FLAGS
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The CPU feature flags /proc/cpuinfo lists; empty where it cannot be read."""
     try:
         text = cpuinfo.read_text("utf-8", errors="replace")
-    except OSError:  # not Linux: the CPU's features are unknown, so take the range that is safe on all
-        return True
-    flags = {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[-1].split()}
-    return not flags & _VNNI_FLAGS
+    except OSError:
+        return frozenset()
+    return frozenset(
+        flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[-1].split()
+    )
 
 
 def torch_int8_model(model: Any) -> Any:

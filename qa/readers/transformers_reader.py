@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.readers.windows import Windows, encode_windows, read_windows
+from qa.readers.windows import Windows, check_windowing, encode_windows, read_windows
 from qa.types import Answer
 from retrieval.types import Passage
 
@@ -44,8 +44,7 @@ class TransformersReader:
     ) -> None:
         from qa.readers.onnx_runtime import OPTIMIZATIONS
 
-        if doc_stride >= max_seq_length:
-            raise ValueError(f"doc_stride ({doc_stride}) must be smaller than max_seq_length ({max_seq_length})")
+        check_windowing(max_seq_length, doc_stride)
         if optimization not in OPTIMIZATIONS:
             raise ValueError(f"unknown reader optimization {optimization!r}; choose one of {', '.join(OPTIMIZATIONS)}")
         self.model_id = model

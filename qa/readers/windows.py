@@ -46,6 +46,12 @@ class Windows:
         return {name: available[name][rows] for name in names}
 
 
+def check_windowing(max_seq_length: int, doc_stride: int) -> None:
+    """Windows must advance: the overlap has to be shorter than a window."""
+    if doc_stride >= max_seq_length:
+        raise ValueError(f"doc_stride ({doc_stride}) must be smaller than max_seq_length ({max_seq_length})")
+
+
 def encode_windows(
     tokenizer: Any, question: str, passages: Sequence[Passage], max_length: int, stride: int
 ) -> Windows:
