@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="export --out's final model as a neural reader folder (int8 ONNX) into DIR and stop")
     parser.add_argument("--no-answer-threshold", type=float, default=0.8,
                         help="the pipeline threshold --export records (default: the shipped reader's, chosen on held-out data)")
+    parser.add_argument("--init-reader", type=Path, metavar="DIR",
+                        help="continue training a neural reader folder (e.g. the shipped one) instead of the base model")
     parser.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     parser.set_defaults(func=run)
 
@@ -65,9 +67,21 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.getLogger("qa").setLevel(logging.INFO)
+    init = None
+    if args.init_reader and not args.export and not args.holdout_out:
+        from qa.readers.neural_export import reader_to_model
+        from qa.readers.neural import READER_FILE
+
+        if not (args.init_reader / READER_FILE).is_file():
+            print(f"sanad: {args.init_reader} is not a neural reader folder (no {READER_FILE})")
+            return 2
+        init = args.out / "init"
+        if not (init / "config.json").is_file():
+            reader_to_model(args.init_reader, init)
     plan = TrainPlan(
         sources=sources, max_length=args.max_length, stride=args.stride, batch_size=args.batch_size,
         learning_rate=args.learning_rate, layers=args.layers, seed=args.seed, minutes=args.minutes, bf16=bf16,
+        init=init,
     )
     if args.export:
         from qa.readers.neural_export import export_reader

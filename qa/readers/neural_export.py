@@ -13,6 +13,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from qa.readers.neural import FORMAT_VERSION, INPUT_NAMES, MODEL_FILE, READER_FILE, TOKENIZER_FILE
 
@@ -58,4 +61,63 @@ def export_reader(
         os.replace(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) -> Path:
+    """A shipped neural reader back as a transformers folder in `out`, to continue fine-tuning it.
+
+    The int8 weights are dequantized (so the start is the shipped reader, within its quantization
+    error); the word embeddings come exact from the base model instead, as training froze them
+    there, so a later re-pruning of the vocabulary stays exact."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    from qa.readers.e5_checkpoint import qa_model, read_e5_file
+    from qa.readers.neural_train import _save_model_folder
+
+    graph = onnx.load(str(reader_dir / MODEL_FILE)).graph
+    arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+
+    def dequantized(name: str) -> Any:
+        scale, zero = arrays[name + "_scale"], arrays[name + "_zero_point"]
+        # Per-channel scales of a MatMul weight [in, out] run along its output axis (the last).
+        return (arrays[name + "_quantized"].astype(np.float32) - zero.astype(np.float32)) * scale
+
+    state: dict[str, Any] = {}
+    for node in graph.node:
+        if node.op_type == "MatMulInteger":
+            # '/model/bert/encoder/layer.0/attention/self/value/MatMul_output_0_output_quantized'
+            linear = node.output[0].split("/MatMul")[0].strip("/").replace("/", ".").removeprefix("model.")
+            state[linear + ".weight"] = dequantized(node.input[1].removesuffix("_quantized")).T
+    for name, array in arrays.items():
+        if not name.startswith("model."):
+            continue
+        if name.endswith("_quantized"):
+            state[name.removeprefix("model.").removesuffix(".weight_quantized") + ".weight"] = dequantized(
+                name.removesuffix("_quantized"))
+        elif not name.endswith(("_scale", "_zero_point")):
+            state[name.removeprefix("model.")] = array
+
+    tokenizer = Tokenizer.from_file(str(reader_dir / TOKENIZER_FILE))
+    e5 = read_e5_file(e5_file)
+    piece_id = {piece: i for i, piece in enumerate(e5.pieces)}
+    vocabulary = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+    keep = [piece_id[piece] for piece, _ in vocabulary]
+    layers = 1 + max(int(k.split(".")[3]) for k in state if k.startswith("bert.encoder.layer."))
+    model = qa_model(e5, keep, layers=layers)
+    state["bert.embeddings.word_embeddings.weight"] = model.bert.embeddings.word_embeddings.weight.detach().numpy()
+    tensors = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    if [m for m in missing if "pooler" not in m] or unexpected:
+        raise ValueError(f"{reader_dir} does not fit the base model: missing {missing}, unexpected {unexpected}")
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+        unk_token="<unk>", pad_token="<pad>", model_max_length=e5.max_positions,
+        model_input_names=["input_ids", "attention_mask"],
+    )
+    _save_model_folder(out, model.eval(), hf, {"kept_pieces.json": keep})
     return out

