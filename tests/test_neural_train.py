@@ -82,3 +82,23 @@ def test_a_short_run_trains_resumes_and_exports(tmp_path, squad_file):
     for answer in answers:
         c = answer.citations[0]
         assert c.passage[c.start : c.end] == answer.text and 0 <= answer.score <= 1
+
+    # The shipped artifact made back into a transformers model continues training where it left off.
+    import numpy as np
+    import torch
+    from transformers import BertForQuestionAnswering, PreTrainedTokenizerFast
+
+    from qa.readers.neural_export import reader_to_model
+
+    back = reader_to_model(reader_dir, tmp_path / "back", e5_file=e5_path)
+    trained, restored = (BertForQuestionAnswering.from_pretrained(p).eval() for p in (final, back))
+    assert torch.equal(restored.bert.embeddings.word_embeddings.weight, trained.bert.embeddings.word_embeddings.weight)
+    encoded = PreTrainedTokenizerFast.from_pretrained(back)("من هو المتحدث باسم وزارة الخارجية؟", context,
+                                                            return_tensors="pt")
+    with torch.no_grad():
+        want, got = (m(**encoded).start_logits.numpy().ravel() for m in (trained, restored))
+    assert np.corrcoef(want, got)[0, 1] > 0.99, "dequantized weights compute what the trained model computes"
+    continued = TrainPlan(sources=[Source(squad_file, 1)], batch_size=4, max_length=64, stride=16, e5_file=e5_path,
+                          holdout=0, init=back)
+    assert train(tmp_path / "run2", continued, max_minutes=0, progress=False) == tmp_path / "run2" / CHECKPOINT
+    assert not (tmp_path / "run2" / "base").exists(), "a continued run starts from its init, not the base"

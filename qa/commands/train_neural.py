@@ -10,12 +10,13 @@ from pathlib import Path
 from qa.config import PROJECT_ROOT
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
-# The shipped reader's mix: ARCD train twice, TyDi QA Arabic 1.5 times, half of AQAD (its
-# unanswerable questions included); every tenth question of each is held out for calibration.
+# The shipped reader's first stage (from the base model): ARCD train 3 times, TyDi QA Arabic twice,
+# AQAD 1.2 times (its unanswerable questions included); every tenth question of each is held out
+# for calibration. The README gives the second stage (--init-reader) too.
 DEFAULT_MIX = (
-    f"{DATA / 'arcd' / 'arcd-train.json'}:2",
-    f"{DATA / 'tydiqa-ar' / 'tydiqa-goldp-dev-ar.json'}:1.5",
-    f"{DATA / 'aqad' / 'aqad-v2.json'}:0.5",
+    f"{DATA / 'arcd' / 'arcd-train.json'}:3",
+    f"{DATA / 'tydiqa-ar' / 'tydiqa-goldp-dev-ar.json'}:2",
+    f"{DATA / 'aqad' / 'aqad-v2.json'}:1.2",
 )
 
 
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--minutes", type=float, help="fit the run to this many minutes (measured speed)")
     parser.add_argument("--stop-after", type=float, help="checkpoint and stop after this many minutes")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--learning-rate", type=float, default=1.5e-4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=384)
     parser.add_argument("--stride", type=int, default=128)
