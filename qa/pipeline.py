@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from qa.config import Settings
+from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
 from qa.select import select_answer
@@ -28,7 +28,7 @@ class Pipeline:
         index: BM25Index,
         reader: Reader,
         top_k: int = 5,
-        no_answer_threshold: float = 0.35,
+        no_answer_threshold: float = DEFAULT_NO_ANSWER_THRESHOLD,
         reader_weight: float = 0.5,
     ) -> None:
         self.index = index

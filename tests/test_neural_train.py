@@ -102,3 +102,4 @@ def test_a_short_run_trains_resumes_and_exports(tmp_path, squad_file):
                           holdout=0, init=back)
     assert train(tmp_path / "run2", continued, max_minutes=0, progress=False) == tmp_path / "run2" / CHECKPOINT
     assert not (tmp_path / "run2" / "base").exists(), "a continued run starts from its init, not the base"
+    assert json.loads((back / "training.json").read_text())["steps"] == 7, "the continued run knows its first stage"

@@ -119,5 +119,9 @@ def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) ->
         unk_token="<unk>", pad_token="<pad>", model_max_length=e5.max_positions,
         model_input_names=["input_ids", "attention_mask"],
     )
-    _save_model_folder(out, model.eval(), hf, {"kept_pieces.json": keep})
+    files: dict[str, Any] = {"kept_pieces.json": keep}
+    record = json.loads((reader_dir / READER_FILE).read_text(encoding="utf-8")).get("training")
+    if record:
+        files["training.json"] = record  # a continued run records what it continued
+    _save_model_folder(out, model.eval(), hf, files)
     return out

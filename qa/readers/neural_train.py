@@ -335,10 +335,13 @@ def train(out: Path, plan: TrainPlan, resume: bool = False, max_minutes: float |
     bar.close()
     final = out / FINAL
     model.eval()
-    _save_model_folder(final, model, tokenizer, {"training.json": {
+    record: dict[str, Any] = {
         "plan": plan.to_json(), "windows": len(windows), "steps": total,
         "final_loss": float(np.mean(losses[-50:])) if losses else None,
-    }})
+    }
+    if plan.init is not None and (plan.init / "training.json").is_file():
+        record["continued_from"] = json.loads((plan.init / "training.json").read_text(encoding="utf-8"))
+    _save_model_folder(final, model, tokenizer, {"training.json": record})
     return final
 
 
