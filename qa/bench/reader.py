@@ -50,9 +50,12 @@ def bench_reader(
     trained_model: Path | None = None,
     trained_questions: int | None = None,
     only_trained: bool = False,
+    neural_model: Path | None = None,
+    neural_reader: Path | None = None,
 ) -> dict[str, Any]:
     """Per-question latency for each reader and passage count, and span agreement with fp32; with
-    `trained_model` (see qa/bench/probe.py) also agreement and speed on a model that learned QA."""
+    `trained_model` (see qa/bench/probe.py) also agreement and speed on a model that learned QA, and
+    with `neural_model` the neural reader's fp32 model beside its shipped int8 path."""
     import torch
 
     if workdir:
@@ -64,6 +67,8 @@ def bench_reader(
             if trained_model
             else {}
         )
+        if neural_model:
+            trained["neural_reader"] = neural_agreement(neural_model, neural_reader, trained_questions)
         if only_trained:
             threads = torch.get_num_threads()
             return {"benchmark": "reader", "machine": machine(), "torch_threads": threads, **trained}
@@ -184,19 +189,53 @@ def trained_agreement(model_dir: Path, cache: Path, n_questions: int | None = No
     import os
 
     from qa.bench.probe import STATS, TEST, TRAIN, gold_passage, load_questions, probe_reader
-    from qa.metrics import f1_score
 
     os.environ["SANAD_CACHE"] = str(cache)
     questions = load_questions(TEST, n_questions)
     readers = {"torch-fp32": probe_reader(model_dir)}
     for optimization in OPTIMIZED:
         readers[optimization] = probe_reader(model_dir, optimization=optimization)
+    result = {"model_dir": str(model_dir), **_arcd_agreement(readers, questions)}
+    result["logit_correlation"] = _logit_correlation(readers, [(q.question, [gold_passage(q)]) for q in questions])
+    # Its training questions, where the model is as sure as a fine-tuned reader in its own domain.
+    seen = [(q.question, [gold_passage(q)]) for q in load_questions(TRAIN, min(len(questions), 200))]
+    seen_spans = {name: best for name, (_, best) in _time_reads(readers, seen, 1).items()}
+    result["same_span_as_fp32_train_questions"] = {
+        name: _same(best, seen_spans["torch-fp32"]) for name, best in seen_spans.items() if name != "torch-fp32"
+    }
+    stats = Path(model_dir) / STATS
+    if stats.exists():
+        result["training"] = json.loads(stats.read_text(encoding="utf-8"))
+    return result
+
+
+def neural_agreement(model_dir: Path, reader_dir: Path | None = None, n_questions: int | None = None) -> dict[str, Any]:
+    """The neural reader's fp32 model (the transformers folder `sanad train-neural` wrote) beside the
+    shipped int8 ONNX path (`reader_dir`, default the packaged one), on ARCD test in reader mode."""
+    from qa.bench.probe import TEST, load_questions
+    from qa.readers.neural import NeuralReader, shipped_reader_dir
+    from qa.readers.transformers_reader import TransformersReader
+
+    shipped = reader_dir or shipped_reader_dir()
+    readers = {
+        "torch-fp32": TransformersReader(str(model_dir), local_files_only=True, use_null_score=False),
+        "shipped-int8": NeuralReader(shipped),
+    }
+    return {"model_dir": str(model_dir), "reader_dir": str(shipped),
+            **_arcd_agreement(readers, load_questions(TEST, n_questions))}
+
+
+def _arcd_agreement(readers: dict[str, Any], questions: list[Any]) -> dict[str, Any]:
+    """Each reader on each question in its gold paragraph: load time, same best span as
+    `torch-fp32`, test F1 of the best span, latency and speed-up."""
+    from qa.bench.probe import gold_passage
+    from qa.metrics import f1_score
+
     prepare = {name: round(timed(reader.warm_up)[1], 1) for name, reader in readers.items()}
     cases = [(q.question, [gold_passage(q)]) for q in questions]
     timings = _time_reads(readers, cases, 1)
     reference = timings["torch-fp32"][1]
     result: dict[str, Any] = {
-        "model_dir": str(model_dir),
         "questions": len(cases),
         "prepare_seconds": prepare,
         "same_span_as_fp32": {
@@ -212,18 +251,9 @@ def trained_agreement(model_dir: Path, cache: Path, n_questions: int | None = No
         result["f1_test"][name] = round(100 * float(np.mean(f1)), 1)
         result["latency_ms"][name] = latency_summary(times)
     fp32 = result["latency_ms"]["torch-fp32"]["p50"]
-    for name in OPTIMIZED:
-        result["speedup_p50"][name] = round(fp32 / result["latency_ms"][name]["p50"], 2)
-    result["logit_correlation"] = _logit_correlation(readers, cases)
-    # Its training questions, where the model is as sure as a fine-tuned reader in its own domain.
-    seen = [(q.question, [gold_passage(q)]) for q in load_questions(TRAIN, min(len(cases), 200))]
-    seen_spans = {name: best for name, (_, best) in _time_reads(readers, seen, 1).items()}
-    result["same_span_as_fp32_train_questions"] = {
-        name: _same(best, seen_spans["torch-fp32"]) for name, best in seen_spans.items() if name != "torch-fp32"
-    }
-    stats = Path(model_dir) / STATS
-    if stats.exists():
-        result["training"] = json.loads(stats.read_text(encoding="utf-8"))
+    for name in readers:
+        if name != "torch-fp32":
+            result["speedup_p50"][name] = round(fp32 / result["latency_ms"][name]["p50"], 2)
     return result
 
 

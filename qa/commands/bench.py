@@ -31,9 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also measure span agreement and speed on this local QA checkpoint over ARCD test questions "
         "(gold paragraph given), e.g. one made by `sanad bench train-probe-model`",
     )
-    reader.add_argument("--trained-questions", type=int, help="ARCD test questions for --trained-model (default: all)")
+    reader.add_argument("--trained-questions", type=int, help="ARCD test questions for --trained-model and --neural-model (default: all)")
     reader.add_argument(
-        "--only-trained", action="store_true", help="measure --trained-model only (skip the base-size random model)"
+        "--neural-model", type=Path, metavar="PATH",
+        help="the neural reader's fp32 model (the `model` folder `sanad train-neural` writes): measured beside "
+        "the shipped int8 reader over ARCD test questions (gold paragraph given)",
+    )
+    reader.add_argument("--neural-reader", type=Path, metavar="DIR",
+                        help="the int8 neural reader folder to compare (default: the shipped one)")
+    reader.add_argument(
+        "--only-trained", action="store_true",
+        help="measure --trained-model / --neural-model only (skip the base-size random model)",
     )
 
     probe = _bench(
@@ -81,11 +89,12 @@ def _run_retrieval(args: argparse.Namespace) -> int:
 def _run_reader(args: argparse.Namespace) -> int:
     from qa.bench.reader import bench_reader
 
-    if args.only_trained and not args.trained_model:
-        raise UsageError("--only-trained needs --trained-model PATH")
+    if args.only_trained and not (args.trained_model or args.neural_model):
+        raise UsageError("--only-trained needs --trained-model PATH or --neural-model PATH")
     result = bench_reader(
         args.passages, args.questions, args.layers, args.workdir, args.hidden, args.vocabulary,
         trained_model=args.trained_model, trained_questions=args.trained_questions, only_trained=args.only_trained,
+        neural_model=args.neural_model, neural_reader=args.neural_reader,
     )
     return _emit(result, args.json)
 
