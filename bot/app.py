@@ -25,11 +25,14 @@ from telegram.request import HTTPXRequest
 from bot import handlers
 from bot.callbacks import CallbackStore
 from bot.credentials import BotConfigError, bot_endpoint
+from bot.db import Database, database_path
 from bot.delivery import RetryingRateLimiter
-from bot.feedback import FeedbackLog
+from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
-from bot.state import STATE_KEY, AnswerService, BotState
+from bot.outbox import Outbox, OutboxSender
+from bot.state import STATE_KEY, AnswerService, BotState, SeenUpdates
+from bot.updates import TolerantBot
 from qa.config import Settings
 from qa.pipeline import Pipeline
 
@@ -101,26 +104,39 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
     async def post_init(application: Application) -> None:
         await load_state(application, settings, pipeline)
 
+    async def post_stop(application: Application) -> None:
+        state: BotState | None = application.bot_data.get(STATE_KEY)
+        if state is not None:
+            await state.sender.stop()
+
     async def post_shutdown(application: Application) -> None:
         state: BotState | None = application.bot_data.get(STATE_KEY)
         if state is not None:
             state.service.close()
+            state.db.close()
 
+    def request(pool: int) -> HTTPXRequest:
+        return HTTPXRequest(connection_pool_size=pool, read_timeout=timeout, write_timeout=timeout,
+                            connect_timeout=timeout, pool_timeout=timeout)
+
+    # A Bot of our own (rather than the builder's) to skip updates the library cannot parse (bot/updates.py).
+    bot = TolerantBot(
+        token=endpoint.token,
+        base_url=endpoint.base_url,
+        base_file_url=endpoint.base_file_url,
+        # Sends may queue for a free connection under load rather than fail at once.
+        request=request(64),
+        get_updates_request=request(2),
+        rate_limiter=RetryingRateLimiter(settings.telegram_send_attempts, settings.telegram_messages_per_second),
+        defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
+    )
     application = (
         ApplicationBuilder()
         .application_class(SanadApplication)
-        .token(endpoint.token)
-        .base_url(endpoint.base_url)
-        .base_file_url(endpoint.base_file_url)
-        # Sends may queue for a free connection under load rather than fail at once.
-        .request(HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
-                              connect_timeout=timeout, pool_timeout=timeout))
-        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=timeout, write_timeout=timeout,
-                                          connect_timeout=timeout, pool_timeout=timeout))
-        .rate_limiter(RetryingRateLimiter(settings.telegram_send_attempts, settings.telegram_messages_per_second))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .bot(bot)
         .concurrent_updates(True)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -132,6 +148,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
 def add_handlers(application: Application) -> None:
     private_or_group = filters.UpdateType.MESSAGE  # edits of old questions are not asked again
     application.add_handler(TypeHandler(Update, handlers.guard), group=-1)
+    application.add_handler(TypeHandler(Update, handlers.handled), group=1)
     application.add_handler(CommandHandler("start", handlers.start, filters=private_or_group))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=private_or_group))
     application.add_handler(CommandHandler("about", handlers.about, filters=private_or_group))
@@ -140,6 +157,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(filters.COMMAND & private_or_group, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & private_or_group, handlers.text_message))
+    # A photo (or any file) with a caption: the caption is the question, as text is.
+    application.add_handler(MessageHandler(filters.CAPTION & private_or_group, handlers.text_message))
     application.add_handler(MessageHandler(NON_TEXT & private_or_group, handlers.other_message))
     application.add_error_handler(handlers.on_error)
 
@@ -152,15 +171,24 @@ async def load_state(application: Application, settings: Settings, pipeline: Pip
         for notice in notices:
             log.warning(notice)
     salt = settings.telegram_feedback_salt or settings.telegram_bot_token
+    db = Database(database_path(settings.data_dir))
+    outbox = Outbox(db)
+    sender = OutboxSender(outbox, application.bot, settings.reply_max_age, settings.telegram_retry_first_delay,
+                          settings.telegram_retry_max_delay)  # fmt: skip
     state = BotState(
         settings=settings,
         service=AnswerService(pipeline, settings.telegram_max_concurrent_reads),
-        callbacks=CallbackStore(settings.telegram_button_ttl),
-        feedback=FeedbackLog(settings.telegram_feedback_file, salt.get_secret_value() if salt else "sanad"),
-        rate=RateLimiter(settings.telegram_rate_limit),
+        db=db,
+        callbacks=CallbackStore(db, settings.telegram_button_ttl),
+        feedback=Feedback(db, salt.get_secret_value() if salt else "sanad"),
+        rate=RateLimiter(db, settings.telegram_rate_limit),
         allowed=AllowList(settings.telegram_allowed_chats),
+        outbox=outbox,
+        sender=sender,
+        seen=SeenUpdates(db),
         examples=await asyncio.to_thread(answerable_examples, pipeline),
     )
+    sender.start()  # replies left pending by the last run go out now
     application.bot_data[STATE_KEY] = state
     log.info(
         "Sanad bot @%s ready: %d documents, %d passages, reader %s",

@@ -2,62 +2,57 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from bot.db import Database
 from qa.types import Answer
 
 MAX_CALLBACK_BYTES = 64
 SEPARATOR = ":"
 
 
-@dataclass
-class AnswerButtons:
-    """What an answer's buttons need: the answer itself, and the votes already recorded for it."""
-
-    answer: Answer
-    voters: set[int] = field(default_factory=set)
-
-
 class CallbackStore:
-    """Answers by random key, forgotten after `ttl` seconds or when more than `capacity` are held."""
+    """Answers by random key, in the bot's database: forgotten after `ttl` seconds or past `capacity` entries.
 
-    def __init__(self, ttl: float, capacity: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+    Stored, not held in memory, so that an answer's buttons still work after the bot restarts.
+    """
+
+    def __init__(
+        self, db: Database, ttl: float, capacity: int = 100_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
         self.ttl = ttl
         self.capacity = capacity
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, AnswerButtons]] = OrderedDict()
 
     def put(self, answer: Answer) -> str:
         """A new key for `answer`'s buttons."""
-        self._expire()
         key = secrets.token_urlsafe(9)  # 12 characters, 72 random bits
-        self._entries[key] = (self._clock(), AnswerButtons(answer))
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        now = self._clock()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM buttons WHERE created <= ?", (now - self.ttl,))
+            conn.execute(
+                "INSERT INTO buttons (key, answer, created) VALUES (?, ?, ?)",
+                (key, json.dumps(answer.to_dict(), ensure_ascii=False), now),
+            )
+            conn.execute(
+                "DELETE FROM buttons WHERE key IN (SELECT key FROM buttons ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                (self.capacity,),
+            )
         return key
 
-    def get(self, key: str) -> AnswerButtons | None:
-        """The buttons' data for `key`, or None when it expired or never existed."""
-        item = self._entries.get(key)
-        if item is None or self._clock() - item[0] >= self.ttl:
-            self._entries.pop(key, None)
+    def get(self, key: str) -> Answer | None:
+        """The answer behind `key`, or None when it expired or never existed."""
+        rows = self.db.query("SELECT answer, created FROM buttons WHERE key = ?", (key,))
+        if not rows or self._clock() - rows[0]["created"] >= self.ttl:
             return None
-        return item[1]
+        return Answer.from_dict(json.loads(rows[0]["answer"]))
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    def _expire(self) -> None:
-        now = self._clock()
-        while self._entries:
-            created, _ = next(iter(self._entries.values()))
-            if now - created < self.ttl:
-                break
-            self._entries.popitem(last=False)
+        return int(self.db.query("SELECT COUNT(*) FROM buttons")[0][0])
 
 
 def callback_data(action: str, key: str) -> str:

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 # delay the answer; the start-up calls are retried forever by python-telegram-bot's bootstrap loop
 # (bootstrap_retries=-1), and a quick first failure lets the bot say why it cannot start.
 NOT_RETRIED = frozenset({"sendChatAction", "getMe", "deleteWebhook", "setWebhook"})
+# Messages are retried by the outbox (bot/outbox.py), which keeps them across restarts and for minutes,
+# not seconds: here they get only the throttle and the 429 handling.
+OUTBOX_METHODS = frozenset({"sendMessage"})
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -50,6 +53,8 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint in NOT_RETRIED:
             return await callback(*args, **kwargs)
+        if endpoint in OUTBOX_METHODS:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         delay = self.first_delay
         for attempt in range(1, self.attempts + 1):
             try:
@@ -61,8 +66,8 @@ class RetryingRateLimiter(AIORateLimiter):
                 if attempt == self.attempts:
                     log.warning("%s failed %d times, giving up: %s", endpoint, attempt, err)
                     raise
-                # A timeout may hide a request the server did process; resending risks a duplicate
-                # message, which is better than a question left without an answer.
+                # A timeout may hide a request the server did process; resending an edit or a button's
+                # answer twice is harmless.
                 pause = min(self.max_delay, delay) * random.uniform(0.8, 1.2)
                 log.info("%s failed (%s); retry %d of %d in %.1f s", endpoint, err, attempt, self.attempts - 1, pause)
                 await asyncio.sleep(pause)

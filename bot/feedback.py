@@ -1,56 +1,69 @@
-"""👍/👎 votes appended to a JSON Lines file: one whole line per write, so concurrent appends never interleave."""
+"""👍/👎 votes in the bot's database, once per user and answer, and their export as JSON Lines for evaluation."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
-import os
-import threading
 import time
-from pathlib import Path
+from collections.abc import Iterator
+from typing import Any, TextIO
 
+from bot.db import Database
 from qa.types import Answer
 
 
-class FeedbackLog:
-    """Appends votes; chat ids are stored as keyed hashes so the file does not identify users."""
+class Feedback:
+    """Records votes; chat and user ids are stored as keyed hashes so the data does not identify anyone."""
 
-    def __init__(self, path: Path, salt: str) -> None:
-        self.path = path
+    def __init__(self, db: Database, salt: str) -> None:
+        self.db = db
         self._salt = salt.encode("utf-8")
-        self._lock = threading.Lock()
 
     def chat_hash(self, chat_id: int) -> str:
         return hmac.new(self._salt, str(chat_id).encode("ascii"), hashlib.sha256).hexdigest()[:16]
 
-    def record(self, chat_id: int, answer: Answer, vote: str) -> dict[str, object]:
-        """Append one vote ("up" or "down") on `answer`; blocking, so call it from a thread."""
-        entry: dict[str, object] = {
-            "chat": self.chat_hash(chat_id),
-            "question": answer.question,
-            "answer": answer.text,
-            "doc_id": answer.citations[0].doc_id if answer.citations else None,
-            "score": round(float(answer.score), 6),
-            "reader": answer.reader,
-            "vote": vote,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # O_APPEND puts each write at the end of the file; the thread lock and flock keep one line
-        # per write even across processes (several bot instances sharing the file).
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    written = 0
-                    while written < len(line):
-                        written += os.write(fd, line[written:])
-                finally:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
-        return entry
+    def record(self, button: str, user_id: int, chat_id: int, answer: Answer, vote: str) -> bool:
+        """Store one vote ("up" or "down") on the answer behind `button`; False when this user voted on it already."""
+        first = answer.citations[0] if answer.citations else None
+        citation = None
+        if first is not None:
+            citation = json.dumps(
+                {k: v for k, v in first.to_dict().items() if k != "passage"} | {"quote": first.quote},
+                ensure_ascii=False,
+            )
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO feedback (button, voter, chat, question, answer, citation, score, reader, vote, time)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (button, self.chat_hash(user_id), self.chat_hash(chat_id), answer.question, answer.text, citation,
+                 round(float(answer.score), 6), answer.reader, vote, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
+    def voted(self, button: str, user_id: int) -> str | None:
+        """The vote this user gave the answer behind `button`, if any."""
+        rows = self.db.query("SELECT vote FROM feedback WHERE button = ? AND voter = ?", (button, self.chat_hash(user_id)))
+        return rows[0]["vote"] if rows else None
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every vote, oldest first, as the export writes it."""
+        for row in self.db.query("SELECT * FROM feedback ORDER BY id"):
+            yield {
+                "chat": row["chat"],
+                "question": row["question"],
+                "answer": row["answer"],
+                "citation": json.loads(row["citation"]) if row["citation"] else None,
+                "score": row["score"],
+                "reader": row["reader"],
+                "vote": row["vote"],
+                "time": row["time"],
+            }
+
+    def export(self, out: TextIO) -> int:
+        """Write every vote to `out` as JSON Lines; how many."""
+        count = 0
+        for entry in self.entries():
+            out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            count += 1
+        return count

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from dataclasses import replace
 from collections.abc import AsyncIterator
 
 from telegram import (
@@ -18,7 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import render
@@ -68,8 +69,13 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query:
             await update.callback_query.answer(NOT_ALLOWED)
         elif chat.type == ChatType.PRIVATE and update.effective_message:
-            await update.effective_message.reply_text(NOT_ALLOWED)
+            reply(update.effective_message, context, NOT_ALLOWED)
         raise ApplicationHandlerStop
+
+
+async def handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs after every handler: the update is recorded as handled (kept across restarts)."""
+    state_of(context).seen.done(update.update_id)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -91,14 +97,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         [InlineKeyboardButton(question, callback_data=callback_data("ex", str(n)))]
         for n, question in enumerate(state.examples[:3])
     ]
-    await update.effective_message.reply_text(
-        "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
-    )
+    reply(update.effective_message, context, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: how to ask, what the buttons do."""
-    await update.effective_message.reply_text(HELP_TEXT)
+    reply(update.effective_message, context, HELP_TEXT)
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -114,23 +118,23 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             f"تاريخ بناء الفهرس: {render.esc(built)} (UTC)",
         ]
     )
-    await update.effective_message.reply_text(text)
+    reply(update.effective_message, context, text)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask QUESTION: the way to ask in a group without mentioning the bot."""
     question = " ".join(context.args or [])
     if not question.strip():
-        await update.effective_message.reply_text(ASK_USAGE)
+        reply(update.effective_message, context, ASK_USAGE)
         return
     await respond(update.effective_message, context, question)
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any text in a private chat is a question; in a group, only text addressed to the bot."""
+    """Any text (or a photo's caption) in a private chat is a question; in a group, only text addressed to the bot."""
     message = update.effective_message
     if message.chat.type == ChatType.PRIVATE:
-        await respond(message, context, message.text or "")
+        await respond(message, context, message.text or message.caption or "")
         return
     question = addressed_question(message, context.bot)
     if question is not None:
@@ -141,13 +145,13 @@ async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """Stickers, photos, voice…: a hint that questions are read as text."""
     message = update.effective_message
     if message.chat.type == ChatType.PRIVATE or _replies_to_bot(message, context.bot):
-        await message.reply_text(NOT_TEXT)
+        reply(message, context, NOT_TEXT)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not have (only in private chats: group commands may be for other bots)."""
     if update.effective_chat.type == ChatType.PRIVATE:
-        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        reply(update.effective_message, context, UNKNOWN_COMMAND)
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -155,15 +159,17 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     state = state_of(context)
     message = update.effective_message
     if update.effective_user is None or update.effective_user.id not in state.settings.telegram_admins:
-        await message.reply_text(ADMINS_ONLY)
+        reply(message, context, ADMINS_ONLY)
         return
     if state.service.reloading:
-        await message.reply_text("إعادة بناء الفهرس جارية بالفعل، انتظر انتهاءها.")
+        reply(message, context, "إعادة بناء الفهرس جارية بالفعل، انتظر انتهاءها.")
         return
-    await message.reply_text("جارٍ إعادة بناء الفهرس… سأستمر في الإجابة أثناء ذلك.")
+    reply(message, context, "جارٍ إعادة بناء الفهرس… سأستمر في الإجابة أثناء ذلك.")
     pipeline = await state.service.reload(state.settings)
     index = pipeline.index
-    await message.reply_text(
+    reply(
+        message,
+        context,
         f"تمت إعادة بناء الفهرس: {render.esc(str(len(index.documents)))} مستندات، "
         f"{render.esc(str(len(index.passages)))} مقطعًا."
     )
@@ -180,32 +186,30 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if key.isdigit() and int(key) < len(examples) and query.message is not None:
             await respond(query.message, context, examples[int(key)], user_id=query.from_user.id, quote=False)
         return
-    entry = state.callbacks.get(key)
-    if entry is None or query.message is None:
+    answer = state.callbacks.get(key)
+    if answer is None or query.message is None:
         await query.answer(EXPIRED_BUTTON, show_alert=True)
         return
     if action == "full":
         await query.answer()
-        await deliver(query.message, render.full_passage_message(entry.answer))
+        reply(query.message, context, render.full_passage_message(answer), quote=False)
     elif action == "more":
         await query.answer()
-        await deliver(query.message, render.other_sources_message(entry.answer))
+        others = await state.service.more(answer)
+        reply(query.message, context, render.other_sources_message(answer, others), quote=False)
     elif action in ("up", "down"):
-        await vote(query, context, entry.answer, entry.voters, action, key)
+        await vote(query, context, answer, action, key)
     else:
         await query.answer(EXPIRED_BUTTON, show_alert=True)
 
 
-async def vote(
-    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, answer: Answer, voters: set[int], choice: str, key: str
-) -> None:
-    """Record a 👍/👎 once per user and answer, and mark the choice on the buttons."""
+async def vote(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, answer: Answer, choice: str, key: str) -> None:
+    """Record a 👍/👎 once per user and answer (across restarts too), and mark the choice on the buttons."""
     state = state_of(context)
-    if query.from_user.id in voters:
+    recorded = state.feedback.record(key, query.from_user.id, query.message.chat.id, answer, choice)
+    if not recorded:
         await query.answer(ALREADY_VOTED)
         return
-    voters.add(query.from_user.id)
-    await asyncio.to_thread(state.feedback.record, query.message.chat.id, answer, choice)
     await query.answer(THANKS)
     with contextlib.suppress(TelegramError):  # the mark is a courtesy; the vote is already saved
         await query.edit_message_reply_markup(answer_keyboard(key, answer, voted=choice))
@@ -213,6 +217,10 @@ async def vote(
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: the traceback to the log, an apology to the user."""
+    if update is None and isinstance(context.error, NetworkError):
+        # getUpdates failing (an outage, a dropped connection): one line each, polling goes on by itself.
+        log.warning("getUpdates failed (%s: %s); polling goes on", type(context.error).__name__, context.error)
+        return
     log.error("error while handling update %s", getattr(update, "update_id", "?"), exc_info=context.error)
     if not isinstance(update, Update):
         return
@@ -220,7 +228,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query:
             await update.callback_query.answer(APOLOGY, show_alert=True)
         elif update.effective_chat:
-            await context.bot.send_message(update.effective_chat.id, APOLOGY)
+            send(context, update.effective_chat.id, APOLOGY)
     except TelegramError as err:  # the API itself is failing: nothing more to tell the user now
         log.warning("could not send the apology: %s", err)
 
@@ -240,7 +248,9 @@ async def respond(
     user = user_id if user_id is not None else (message.from_user.id if message.from_user else message.chat.id)
     if not state.rate.allow(user):
         wait = max(1, math.ceil(state.rate.retry_in(user)))
-        await message.reply_text(
+        reply(
+            message,
+            context,
             f"وصلتَ إلى الحد المسموح به من الأسئلة ({render.esc(str(state.rate.limit))} في الدقيقة). "
             f"انتظر {render.esc(str(wait))} ثانية ثم اسأل من جديد، من فضلك."
         )
@@ -249,23 +259,45 @@ async def respond(
         try:
             answer = await state.service.ask(question)
         except QuestionError as err:
-            await message.reply_text(render.esc(err.message_ar))
+            reply(message, context, render.esc(err.message_ar))
             return
+        if not answer.found and not answer.citations:  # nothing matched at all: still show passages
+            answer = replace(answer, citations=await state.service.more(answer))
     key = state.callbacks.put(answer)
     in_group = message.chat.type != ChatType.PRIVATE
-    await deliver(message, render.answer_message(answer), answer_keyboard(key, answer), quote=in_group if quote is None else quote)
+    reply(message, context, render.answer_message(answer), answer_keyboard(key, answer),
+          quote=in_group if quote is None else quote, about=question)  # fmt: skip
 
 
-async def deliver(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None, quote: bool = False
-) -> list[Message]:
-    """Send `text` to `message`'s chat in as many messages as it takes; the buttons go on the last one."""
-    chunks = render.split_message(text)
-    sent = []
-    for number, chunk in enumerate(chunks, start=1):
-        last = number == len(chunks)
-        sent.append(await message.reply_text(chunk, reply_markup=markup if last else None, do_quote=quote and number == 1))
-    return sent
+def reply(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    quote: bool | None = None,
+    about: str = "",
+) -> None:
+    """Queue `text` for `message`'s chat, quoting `message` (by default in groups, where it says whom it answers)."""
+    if quote is None:
+        quote = message.chat.type != ChatType.PRIVATE
+    send(context, message.chat.id, text, markup, message.message_id if quote else None, about)
+
+
+def send(
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+    about: str = "",
+) -> None:
+    """Put `text` (split to Telegram's length, the buttons on the last part) in the outbox, and wake its sender.
+
+    Stored before it is sent, so that no fault of the API and no restart of the bot loses it.
+    """
+    state = state_of(context)
+    state.outbox.add(chat_id, render.split_message(text), markup.to_dict() if markup else None, reply_to, about=about)
+    state.sender.wake()
 
 
 def answer_keyboard(key: str, answer: Answer, voted: str | None = None) -> InlineKeyboardMarkup:
@@ -314,10 +346,12 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
 
 def addressed_question(message: Message, bot: Bot) -> str | None:
     """In a group: the question if the message mentions or replies to the bot, else None."""
-    text = message.text or ""
+    text = message.text or message.caption or ""
+    kinds = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    entities = message.parse_entities(kinds) if message.text else message.parse_caption_entities(kinds)
     username = (bot.username or "").lower()
     mentioned = False
-    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+    for entity, value in entities.items():
         if (entity.type == MessageEntity.MENTION and value.lstrip("@").lower() == username) or (
             entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id
         ):

@@ -3,45 +3,49 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
+
+from bot.db import Database
 
 
 class RateLimiter:
-    """At most `limit` questions per user in any `window` seconds; `limit == 0` means no limit."""
+    """At most `limit` questions per user in any `window` seconds; `limit == 0` means no limit.
 
-    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    The counts live in the bot's database, so a restart does not hand everyone a fresh allowance.
+    """
+
+    def __init__(
+        self, db: Database, limit: int, window: float = 60.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._asked: dict[int, deque[float]] = {}
 
     def allow(self, user_id: int) -> bool:
         """Count one question for `user_id` if it is within the limit; False means: ask later."""
         if self.limit <= 0:
             return True
         now = self._clock()
-        times = self._asked.setdefault(user_id, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        self._forget_idle(now)
+        with self.db.transaction() as conn:
+            # Every user's old counts go, so the table holds one window's questions at most.
+            conn.execute("DELETE FROM asked WHERE at <= ?", (now - self.window,))
+            count = conn.execute("SELECT COUNT(*) FROM asked WHERE user_id = ?", (user_id,)).fetchone()[0]
+            if count >= self.limit:
+                return False
+            conn.execute("INSERT INTO asked (user_id, at) VALUES (?, ?)", (user_id, now))
         return True
 
     def retry_in(self, user_id: int) -> float:
         """Seconds until `user_id` may ask again (0 when they may ask now)."""
-        times = self._asked.get(user_id)
-        if self.limit <= 0 or not times or len(times) < self.limit:
+        if self.limit <= 0:
             return 0.0
-        return max(0.0, self.window - (self._clock() - times[0]))
-
-    def _forget_idle(self, now: float) -> None:
-        # Users who have not asked for a window hold no memory; checked only when the map grows.
-        if len(self._asked) > 4096:
-            for user_id in [u for u, t in self._asked.items() if not t or now - t[-1] >= self.window]:
-                del self._asked[user_id]
+        now = self._clock()
+        times = [r[0] for r in self.db.query(
+            "SELECT at FROM asked WHERE user_id = ? AND at > ? ORDER BY at", (user_id, now - self.window))]  # fmt: skip
+        if len(times) < self.limit:
+            return 0.0
+        return max(0.0, self.window - (now - times[0]))
 
 
 class AllowList:

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from qa.render import confidence_word
+from qa.question import NOT_ARABIC_NOTE, is_mostly_latin
+from qa.render import confidence_word, isolate, sentence_around
 from qa.types import Answer, Citation
 
 MAX_MESSAGE_CHARS = 4096
-FSI, PDI = "\u2068", "\u2069"  # first-strong isolate … pop directional isolate
 SNIPPET_CONTEXT = 120
-
-# A run of Latin letters or digits, with the punctuation that joins them ("Matthew Miller", "10:30",
-# "CNN.com"): left alone at the start of a line, it turns the whole Arabic line left to right.
-_LTR_RUN = re.compile(
-    r"[A-Za-z0-9\u00C0-\u024F](?:[A-Za-z0-9\u00C0-\u024F.,:;/%_+\-'’@#&() ]*[A-Za-z0-9\u00C0-\u024F%)])?"
-)
 _SENTENCE_END = frozenset(".!?؟…۔;؛")
-
-
-def isolate(text: str) -> str:
-    """`text` with each Latin/digit run wrapped in U+2068 … U+2069, so Arabic lines stay right to left."""
-    return _LTR_RUN.sub(lambda m: f"{FSI}{m.group(0)}{PDI}", text)
 
 
 def esc(text: str) -> str:
@@ -32,14 +21,18 @@ def esc(text: str) -> str:
 
 
 def answer_message(answer: Answer) -> str:
-    """The reply to a question: the answer or, when there is none, the closest passages' titles."""
+    """The reply to a question: the answer or, when there is none, the closest passages' titles.
+
+    A question not in Arabic also gets a note, in Arabic and English, that the documents are Arabic.
+    """
+    note = ["", esc(NOT_ARABIC_NOTE)] if is_mostly_latin(answer.question) else []
     if not answer.found:
-        return no_answer_message(answer)
+        return "\n".join([no_answer_message(answer), *note])
     lines = [f"<b>{esc(answer.text or '')}</b>", f"الثقة: {confidence_word(answer.score)}"]
     if answer.citations:
         first = answer.citations[0]
         lines += ["", *citation_heading(first), f"«{snippet(first)}»"]
-    return "\n".join(lines)
+    return "\n".join([*lines, *note])
 
 
 def no_answer_message(answer: Answer) -> str:
@@ -59,16 +52,25 @@ def full_passage_message(answer: Answer) -> str:
     return "\n".join([*citation_heading(first), "", highlighted(first)])
 
 
-def other_sources_message(answer: Answer, limit: int = 5) -> str:
-    """The candidates after the first, each with its source and snippet."""
-    others = answer.citations[1 : 1 + limit]
+def other_sources_message(answer: Answer, others: Sequence[Citation]) -> str:
+    """Other documents' passages (Pipeline.more): title and source, then the sentence with the span marked,
+    or for a passage without a span (a no-answer's) the passage's opening."""
     if not others:
         return "لا توجد مصادر أخرى لهذه الإجابة."
     blocks = ["<b>مصادر أخرى</b>"]
     for number, citation in enumerate(others, start=1):
-        quote = f" <b>{esc(citation.quote)}</b>" if citation.quote else ""
-        blocks.append("\n".join([f"{number}.{quote}", *citation_heading(citation), f"«{snippet(citation)}»"]))
+        if citation.start < citation.end:
+            sentence, start, end = sentence_around(citation)
+            quote = f"{esc(sentence[:start])}<b><u>{esc(sentence[start:end])}</u></b>{esc(sentence[end:])}"
+        else:
+            quote = esc(_flat(_opening(citation.passage)))
+        heading = citation_heading(citation)
+        blocks.append("\n".join([f"{number}. {heading[0]}", heading[1], f"«{quote}»"]))
     return "\n\n".join(blocks)
+
+
+def _opening(text: str, limit: int = 2 * SNIPPET_CONTEXT) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def citation_heading(citation: Citation) -> list[str]:

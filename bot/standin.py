@@ -38,6 +38,9 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     drop: bool = False
+    # Drop the connection after the call took effect (the message is stored): Telegram accepted it, the
+    # bot never heard. Recorded with status -2 (a plain drop is 0).
+    drop_after: bool = False
 
 
 @dataclass
@@ -75,7 +78,7 @@ class BotAPIStandIn:
         self._next_message = 1
         self._faults: list[Fault] = []
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="bot-api-standin", daemon=True)
 
@@ -127,6 +130,8 @@ class BotAPIStandIn:
             entities = _entities(text)
             if entities:
                 message["entities"] = entities
+        if extra.get("caption") and _entities(extra["caption"]):
+            message["caption_entities"] = _entities(extra["caption"])
         if reply_to is not None:
             replied = self.message(reply_to)
             message["reply_to_message"] = {"message_id": reply_to, "date": int(replied.at), "chat": chat,
@@ -143,9 +148,18 @@ class BotAPIStandIn:
         return self._push({"callback_query": query})
 
     def fail(self, method: str, count: int = 1, **how: Any) -> None:
-        """The next `count` calls of `method` fail as `how` says (status, retry_after, delay, drop)."""
+        """The next `count` calls of `method` fail as `how` says (status, retry_after, delay, drop, drop_after)."""
         with self._lock:
             self._faults.append(Fault(method, count, **how))
+
+    def recover(self) -> None:
+        """Forget every fault still to come: the API is back."""
+        with self._lock:
+            self._faults.clear()
+
+    def raw_update(self, update: dict[str, Any]) -> int:
+        """Queue an update exactly as given (it may be one the bot cannot parse); its update id."""
+        return self._push(update)
 
     # -- what the bot did ------------------------------------------------------------------------------
 
@@ -188,6 +202,10 @@ class BotAPIStandIn:
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
+            if fault.drop_after:
+                self._answer(method, params)
+                call.status = -2
+                return fault
             if fault.drop:
                 call.status = 0
                 return fault
@@ -266,6 +284,22 @@ class BotAPIStandIn:
                 fault.count -= 1
                 return fault
         return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (a killed bot, a timeout test) is no error worth a traceback.
+
+    Its listen backlog is Telegram-sized rather than http.server's 5, so 50 chats answered at once do not
+    see their connections refused.
+    """
+
+    request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(standin: BotAPIStandIn) -> type[BaseHTTPRequestHandler]:
@@ -415,7 +449,7 @@ class BotThread:
         self._loop: Any = None
         self._thread = threading.Thread(target=self._run, name="sanad-bot", daemon=True)
 
-    def start(self, timeout: float = 15.0) -> BotThread:
+    def start(self, timeout: float = 120.0) -> BotThread:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.application.running:
@@ -426,7 +460,7 @@ class BotThread:
             time.sleep(0.02)
         return self
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         if self._loop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self.application.stop_running)
         self._thread.join(timeout)

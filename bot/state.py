@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections import OrderedDict
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.callbacks import CallbackStore
-from bot.feedback import FeedbackLog
+from bot.db import Database
+from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
+from bot.outbox import Outbox, OutboxSender
 from qa.config import Settings
 from qa.pipeline import Pipeline, build_settings
-from qa.types import Answer
+from qa.types import Answer, Citation
 from retrieval.store import build_index
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,11 @@ class AnswerService:
         """The pipeline's answer; QuestionError (with its Arabic message) for unusable input."""
         pipeline = self.pipeline  # a reload swaps the attribute; this question keeps the one it started with
         return await asyncio.get_running_loop().run_in_executor(self._executor, pipeline.ask, question)
+
+    async def more(self, answer: Answer) -> list[Citation]:
+        """Other documents' passages for `answer` (Pipeline.more), read off the event loop."""
+        pipeline = self.pipeline
+        return await asyncio.get_running_loop().run_in_executor(self._executor, pipeline.more, answer)
 
     @property
     def reloading(self) -> bool:
@@ -61,28 +69,40 @@ class AnswerService:
 
 
 class SeenUpdates:
-    """The last update ids handled: Telegram redelivers an update when a webhook reply was slow or lost."""
+    """Updates handled, kept in the database: Telegram redelivers an update when a webhook reply was slow or
+    lost, and polling redelivers what was fetched but not yet confirmed when the bot was killed."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._ids: OrderedDict[int, None] = OrderedDict()
+    def __init__(self, db: Database, keep: float = 86400.0, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.keep = keep
+        self._clock = clock
+        self._in_progress: set[int] = set()
 
     def first_time(self, update_id: int) -> bool:
-        if update_id in self._ids:
+        """True the first time `update_id` is seen (it is then in progress until `done`)."""
+        if update_id in self._in_progress or self.db.query("SELECT 1 FROM handled WHERE update_id = ?", (update_id,)):
             return False
-        self._ids[update_id] = None
-        if len(self._ids) > self.capacity:
-            self._ids.popitem(last=False)
+        self._in_progress.add(update_id)
         return True
+
+    def done(self, update_id: int) -> None:
+        now = self._clock()
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO handled (update_id, at) VALUES (?, ?)", (update_id, now))
+            conn.execute("DELETE FROM handled WHERE at < ?", (now - self.keep,))
+        self._in_progress.discard(update_id)
 
 
 @dataclass
 class BotState:
     settings: Settings
     service: AnswerService
+    db: Database
     callbacks: CallbackStore
-    feedback: FeedbackLog
+    feedback: Feedback
     rate: RateLimiter
     allowed: AllowList
+    outbox: Outbox
+    sender: OutboxSender
+    seen: SeenUpdates
     examples: list[str] = field(default_factory=list)
-    seen: SeenUpdates = field(default_factory=SeenUpdates)

@@ -20,6 +20,7 @@ ReaderKind = Literal["auto", "neural", "transformers", "embedded"]
 # The embedded reader's threshold, chosen on the seeds gold set when it was the only reader (README).
 DEFAULT_NO_ANSWER_THRESHOLD = 0.35
 ReaderOptimization = Literal["none", "onnx-int8", "torch-int8"]
+TerminalBidi = Literal["auto", "logical", "visual"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,12 @@ class Settings(BaseSettings):
     no_answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     reader_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    # -- state kept between runs: the bot's database (buttons, votes, outbox), the REPL's history --
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local/share/sanad")
+    # How the REPL shows right-to-left text: auto (by terminal), logical (the terminal reorders), visual
+    # (Sanad reorders each line, for terminals without bidi such as xterm).
+    terminal_bidi: TerminalBidi = "auto"
+
     # -- Telegram (the token deliberately has no prefix: it is the name BotFather users know) --
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "SANAD_TELEGRAM_BOT_TOKEN")
@@ -84,14 +91,18 @@ class Settings(BaseSettings):
     telegram_admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Questions read at the same time, each in its own thread, so the event loop never waits on a reader.
     telegram_max_concurrent_reads: int = Field(default=4, ge=1, le=64)
-    # Where 👍/👎 votes are appended as JSON Lines.
-    telegram_feedback_file: Path = Field(default_factory=lambda: Path.home() / ".local/share/sanad/feedback.jsonl")
     # Secret mixed into the hashed chat ids of the feedback file (default: derived from the bot token).
     telegram_feedback_salt: SecretStr | None = None
     # Seconds an answer's buttons keep working (their data lives in the bot's memory, not in Telegram).
     telegram_button_ttl: float = Field(default=86400.0, gt=0)
-    # Attempts to deliver one reply through 5xx errors, timeouts and dropped connections (429s wait retry_after).
+    # Attempts for button answers and edits through 5xx errors, timeouts and dropped connections (429s wait
+    # retry_after). Messages are not limited by it: they wait in the outbox up to SANAD_REPLY_MAX_AGE.
     telegram_send_attempts: int = Field(default=5, ge=1, le=20)
+    # Seconds a reply may wait in the outbox for the Bot API to take it; then the user is told, once.
+    reply_max_age: float = Field(default=600.0, gt=0)
+    # The outbox's backoff between attempts: the first pause, doubled each time up to the cap (seconds).
+    telegram_retry_first_delay: float = Field(default=0.5, gt=0)
+    telegram_retry_max_delay: float = Field(default=60.0, gt=0)
     # Seconds to wait for the Bot API to answer one request (long polling adds its own timeout on top).
     telegram_request_timeout: float = Field(default=10.0, gt=0)
     # Seconds one getUpdates long poll may wait for new messages.

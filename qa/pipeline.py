@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
 from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
-from qa.select import select_answer
-from qa.types import Answer
+from qa.select import closest_passages, select_answer
+from qa.types import Answer, Citation
 from retrieval.analyze import Analyzer
 from retrieval.index import BM25Index, BuildSettings
+from retrieval.normalize import normalized_words
 from retrieval.store import open_index
 from retrieval.types import Hit
 
@@ -73,6 +76,64 @@ class Pipeline:
         latency = (time.perf_counter() - started) * 1000
         log.debug("answered in %.1f ms: %r", latency, answer.text)
         return replace(answer, latency_ms=latency)
+
+    def more(self, answer: Answer, limit: int = 5, search_k: int = 30) -> list[Citation]:
+        """Other documents' passages for `answer` ("other sources"): what the REPL's /more and the bot's button show.
+
+        One passage per document, never from the answer's own document (its other fragments are not
+        other sources). For a found answer, the passages that hold the answer's words (compared
+        normalized) come first, the span marking them (`passage[start:end]`): they support it. The
+        others, and every passage of a no-answer, are whole passages (start == end == 0), best retrieved
+        first; a reader's span there would be a different answer shown as if it confirmed this one.
+        Titles and sources are filled in.
+        """
+        question = check_question(answer.question)
+        own = answer.citations[0].doc_id if answer.found and answer.citations else None
+        # Nothing shares a word or a trigram with the question (one in English, say): each document's
+        # opening, so that the user still sees what the corpus holds.
+        hits = self.index.search(question, search_k) or self.index.closest(question) or self._openings(limit)
+        best_per_document: dict[str, Hit] = {}
+        supporting: dict[str, tuple[Hit, tuple[int, int]]] = {}
+        for hit in hits:
+            doc_id = hit.passage.doc_id
+            if doc_id == own or doc_id in supporting:
+                continue
+            found = find_words(hit.passage.text, answer.text) if answer.text else None
+            if found:
+                supporting[doc_id] = (hit, found)
+            best_per_document.setdefault(doc_id, hit)
+        spans = {hit.passage.id: span for hit, span in supporting.values()}
+        chosen = [hit for hit, _ in supporting.values()]
+        chosen += [hit for doc_id, hit in best_per_document.items() if doc_id not in supporting]
+        citations = closest_passages(chosen[:limit], self.index.documents, n=limit)
+        return [replace(c, start=spans[c.passage_id][0], end=spans[c.passage_id][1]) if c.passage_id in spans else c
+                for c in citations]  # fmt: skip
+
+    def _openings(self, limit: int) -> list[Hit]:
+        firsts = [self.index.passages_of(doc_id)[:1] for doc_id in list(self.index.documents)[:limit]]
+        return [Hit(passages[0], 0.0, rank) for rank, passages in enumerate(filter(None, firsts), start=1)]
+
+
+def find_words(text: str, words: str) -> tuple[int, int] | None:
+    """Where `words` occur in `text`, compared as normalized words (diacritics, alef forms…); None if not."""
+    wanted = normalized_words(words)
+    if not wanted:
+        return None
+    exact = text.find(words)
+    if exact >= 0:
+        return exact, exact + len(words)
+    tokens = [(m.start(), m.end(), normalized_words(m.group(0))) for m in _WORD.finditer(text)]
+    flat = [(start, end, word) for start, end, pieces in tokens for word in pieces]
+    for i in range(len(flat) - len(wanted) + 1):
+        if [w for _, _, w in flat[i : i + len(wanted)]] == wanted:
+            start, end = flat[i][0], flat[i + len(wanted) - 1][1]
+            while end > start and unicodedata.category(text[end - 1])[0] == "P":  # «ميلر،» → «ميلر»
+                end -= 1
+            return start, end
+    return None
+
+
+_WORD = re.compile(r"\S+")
 
 
 def build_settings(settings: Settings) -> BuildSettings:

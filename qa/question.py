@@ -5,6 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 MAX_QUESTION_CHARS = 1000
+# Said with the answer to a question not written in Arabic: the corpus (and the reader) are Arabic.
+NOT_ARABIC_NOTE = (
+    "المستندات باللغة العربية؛ اكتب سؤالك بالعربية لتحصل على إجابة أدق.\n"
+    "The documents are in Arabic; ask in Arabic for a better answer."
+)
 
 
 class QuestionError(ValueError):
@@ -32,3 +37,10 @@ def check_question(question: str | None) -> str:
             "The question has no letters or digits (only symbols or emoji).",
         )
     return text
+
+
+def is_mostly_latin(question: str) -> bool:
+    """Whether `question` has more Latin letters than Arabic ones (an English or French question)."""
+    latin = sum(1 for c in question if c.isalpha() and c.isascii() or "\u00c0" <= c <= "\u024f")
+    arabic = sum(1 for c in question if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f")
+    return latin > arabic

@@ -55,3 +55,15 @@ class Answer:
             "latency_ms": round(float(self.latency_ms), 3),
             "citations": [c.to_dict() for c in self.citations],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The Answer that `to_dict` wrote (stored state, such as the bot's buttons)."""
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            score=float(data["score"]),
+            citations=[Citation(**c) for c in data.get("citations", [])],
+            reader=data.get("reader", ""),
+            latency_ms=float(data.get("latency_ms", 0.0)),
+        )

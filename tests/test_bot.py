@@ -13,6 +13,8 @@ import pytest
 
 from bot import handlers
 from bot.app import build_application
+from bot.db import Database, database_path
+from bot.feedback import Feedback
 from bot.standin import BotAPIStandIn, BotThread, Sent
 from qa.config import Settings
 from qa.pipeline import Pipeline
@@ -50,7 +52,7 @@ def make_settings(api: BotAPIStandIn, corpus: Path, tmp_path: Path) -> Callable[
             "telegram_api_url": api.base_url,
             "telegram_poll_timeout": 1,
             "telegram_request_timeout": 2.0,
-            "telegram_feedback_file": tmp_path / "feedback.jsonl",
+            "data_dir": tmp_path / "data",
             "telegram_admins": [PRIVATE],
         }
         values.update(overrides)
@@ -133,7 +135,7 @@ def test_full_text_and_other_sources_buttons(api, start_bot):
     assert len(api.calls_of("answerCallbackQuery")) == 2
 
 
-def test_votes_are_appended_once_per_user_with_a_hashed_chat_id(api, start_bot, tmp_path):
+def test_votes_are_stored_once_per_user_with_a_hashed_chat_id(api, start_bot, tmp_path):
     start_bot()
     [reply] = ask(api, PRIVATE, SPOKESMAN_Q)
     api.press(reply, buttons(reply)["👍"])
@@ -142,9 +144,9 @@ def test_votes_are_appended_once_per_user_with_a_hashed_chat_id(api, start_bot, 
     api.wait_until(lambda: len(api.calls_of("answerCallbackQuery")) == 2)
     api.wait_until(lambda: api.calls_of("editMessageReplyMarkup"))
     assert "👍 ✓" in buttons(api.message(reply.message_id))
-    [line] = (tmp_path / "feedback.jsonl").read_text("utf-8").splitlines()
-    vote = json.loads(line)
+    [vote] = Feedback(Database(database_path(tmp_path / "data")), salt="").entries()
     assert vote["vote"] == "up" and vote["question"] == SPOKESMAN_Q and vote["answer"] == "ماثيو ميلر"
+    assert vote["citation"]["doc_id"] == "003_d15b74a03d651d6f" and vote["citation"]["quote"] == "ماثيو ميلر"
     assert str(PRIVATE) not in vote["chat"] and len(vote["chat"]) == 16 and vote["time"].endswith("Z")
     answers = [c.params.get("text", "") for c in api.calls_of("answerCallbackQuery")]
     assert answers == [handlers.THANKS, handlers.ALREADY_VOTED]

@@ -12,12 +12,14 @@ from pydantic import SecretStr
 
 from bot.callbacks import MAX_CALLBACK_BYTES, CallbackStore, callback_data, parse_callback_data
 from bot.credentials import BotConfigError, bot_endpoint, file_url_for
-from bot.feedback import FeedbackLog
+from bot.db import Database
+from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
-from bot.render import FSI, PDI, answer_message, esc, isolate, split_message
+from bot.render import answer_message, esc, split_message
 from bot.standin import _check_message
 from qa.config import Settings
+from qa.render import FSI, PDI, isolate
 from qa.types import Answer, Citation
 
 
@@ -38,7 +40,8 @@ def citation(passage: str, quote: str, **kw: object) -> Citation:
 
 def test_latin_and_digit_runs_are_isolated_and_html_escaped():
     assert isolate("قال Matthew Miller في 10:30") == f"قال {FSI}Matthew Miller{PDI} في {FSI}10:30{PDI}"
-    assert esc("<b>a & b</b>") == f"&lt;{FSI}b{PDI}&gt;{FSI}a & b{PDI}&lt;/{FSI}b{PDI}&gt;".replace(" & ", " &amp; ")
+    assert esc("<b>a & b</b>") == f"&lt;{FSI}b{PDI}&gt;{FSI}a & b{PDI}&lt;{FSI}/b{PDI}&gt;".replace(" & ", " &amp; ")
+    assert isolate("اكتب /help أو (أو Ctrl-D)") == f"اكتب {FSI}/help{PDI} أو (أو {FSI}Ctrl-D{PDI})"
     assert isolate("نص عربي فقط") == "نص عربي فقط"
 
 
@@ -76,14 +79,15 @@ def test_split_falls_back_to_sentences_then_words_and_never_cuts_an_entity():
     assert split_message("قصير") == ["قصير"]
 
 
-def test_button_data_is_short_and_expires():
+def test_button_data_is_short_and_expires(tmp_path):
     clock = Clock()
-    store = CallbackStore(ttl=60, capacity=3, clock=clock)
-    answer = Answer("س", "ج", 0.5)
+    store = CallbackStore(Database(tmp_path / "bot.sqlite3"), ttl=60, capacity=3, clock=clock)
+    answer = Answer("س", "ج", 0.5, [citation("نص ج", "ج")], "embedded")
     key = store.put(answer)
     data = callback_data("more", key)
     assert len(data.encode()) <= MAX_CALLBACK_BYTES and parse_callback_data(data) == ("more", key)
-    assert store.get(key).answer is answer
+    assert store.get(key) == answer  # a round trip through the database
+    assert CallbackStore(Database(tmp_path / "bot.sqlite3"), ttl=60, clock=clock).get(key) == answer  # a new process
     clock.now = 61
     assert store.get(key) is None
     keys = [store.put(answer) for _ in range(5)]
@@ -92,31 +96,44 @@ def test_button_data_is_short_and_expires():
         callback_data("x" * 60, key)
 
 
-def test_rate_limit_is_per_user_and_slides():
+def test_rate_limit_is_per_user_slides_and_outlives_a_restart(tmp_path):
     clock = Clock()
-    limits = RateLimiter(limit=2, window=60, clock=clock)
+    limits = RateLimiter(Database(tmp_path / "bot.sqlite3"), limit=2, window=60, clock=clock)
     assert limits.allow(1) and limits.allow(1) and not limits.allow(1)
+    assert not RateLimiter(Database(tmp_path / "bot.sqlite3"), limit=2, window=60, clock=clock).allow(1)
     assert limits.allow(2)
     clock.now = 30
     assert limits.retry_in(1) == pytest.approx(30)
     clock.now = 60
     assert limits.allow(1)
-    assert RateLimiter(limit=0).allow(1)
+    assert RateLimiter(Database(tmp_path / "other.sqlite3"), limit=0).allow(1)
     assert AllowList([]).allows(5) and AllowList([1]).allows(1) and not AllowList([1]).allows(5)
 
 
-def test_concurrent_votes_append_whole_lines(tmp_path):
-    log = FeedbackLog(tmp_path / "votes" / "feedback.jsonl", salt="s")
+def test_concurrent_votes_are_each_recorded_once_and_exported(tmp_path):
+    import io
+
+    db = Database(tmp_path / "state" / "bot.sqlite3")
+    feedback = Feedback(db, salt="s")
     answer = Answer("سؤال " * 500, "جواب", 0.5, [citation("نص جواب", "جواب")], "embedded")
-    threads = [threading.Thread(target=lambda n=n: [log.record(n, answer, "up") for _ in range(20)]) for n in range(10)]
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda n=n: results.extend(feedback.record(f"k{k}", n, -5, answer, "up") for k in range(20)))
+        for n in range(10)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
-    lines = (tmp_path / "votes" / "feedback.jsonl").read_text("utf-8").splitlines()
-    records = [json.loads(line) for line in lines]
-    assert len(records) == 200 and {r["chat"] for r in records} == {log.chat_hash(n) for n in range(10)}
-    assert log.chat_hash(1) != FeedbackLog(tmp_path / "x", salt="other").chat_hash(1)
+    assert results.count(True) == 200
+    assert feedback.record("k0", 3, -5, answer, "down") is False  # that user voted on that answer already
+    out = io.StringIO()
+    assert feedback.export(out) == 200
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {r["chat"] for r in records} == {feedback.chat_hash(-5)} and all(r["vote"] == "up" for r in records)
+    assert records[0]["citation"]["doc_id"] == "doc1" and records[0]["citation"]["quote"] == "جواب"
+    assert records[0]["question"] == answer.question and records[0]["answer"] == "جواب"
+    assert feedback.chat_hash(1) != Feedback(db, salt="other").chat_hash(1)
 
 
 def test_a_missing_or_malformed_token_is_a_clear_error():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 
 from qa.commands.common import add_corpus_options, add_reader_options, print_notices, settings_from
 from qa.pipeline import Pipeline
 from qa.render import render_answer
+from qa.terminal import bidi_mode, for_terminal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,12 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
     notices: list[str] = []
-    pipeline = Pipeline.from_settings(settings_from(args), notices)
+    pipeline = Pipeline.from_settings(settings, notices)
     print_notices(notices)
     answer = pipeline.ask(args.question)  # an unusable question: QuestionError, reported by the CLI
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    elif sys.stdout.isatty():
+        mode = bidi_mode(settings.terminal_bidi)
+        text = render_answer(answer, color=mode != "visual")  # visual order is computed from plain text
+        print(for_terminal(text, mode, shutil.get_terminal_size().columns))
     else:
-        print(render_answer(answer, color=sys.stdout.isatty()))
+        print(render_answer(answer))
     return 0

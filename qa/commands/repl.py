@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import shutil
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 from qa.commands.common import add_corpus_options, add_reader_options, print_notices, settings_from
 from qa.pipeline import Pipeline
 from qa.question import QuestionError
-from qa.render import render_answer, render_passages
-from qa.select import closest_passages
-from qa.types import Answer, Citation
-from retrieval.types import Passage
+from qa.render import render_answer, render_sources
+from qa.terminal import bidi_mode, for_terminal
+from qa.types import Answer
 
+HISTORY_FILE = "repl_history"
 PROMPT = "سؤالك> "
 HELP = """اكتب سؤالك بالعربية واضغط Enter.
 الأوامر:
@@ -33,39 +38,60 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
     notices: list[str] = []
-    pipeline = Pipeline.from_settings(settings_from(args), notices)
+    pipeline = Pipeline.from_settings(settings, notices)
     print_notices(notices)
     interactive = sys.stdin.isatty()
+    terminal = sys.stdout.isatty()
+    session = Session(pipeline, sys.stdout, color=terminal, bidi=bidi_mode(settings.terminal_bidi) if terminal else None)
     if interactive:
-        print(f"سَنَد — {len(pipeline.index.documents)} مستندات، القارئ: {pipeline.reader.name}. اكتب /help للمساعدة.")
-    return Session(pipeline, sys.stdout, color=sys.stdout.isatty()).loop(sys.stdin, interactive)
+        line_editing(settings.data_dir / HISTORY_FILE)
+        session.say(f"سَنَد — {len(pipeline.index.documents)} مستندات، القارئ: {pipeline.reader.name}. اكتب /help للمساعدة.")
+    return session.loop(sys.stdin, interactive)
 
 
-def _same_text(a: Citation, b: Citation, where: dict[str, Passage]) -> bool:
-    """Whether two citations show mostly the same document text (neighbouring passages overlap)."""
-    if a.passage_id == b.passage_id:
-        return True
-    pa, pb = where.get(a.passage_id), where.get(b.passage_id)
-    if pa is None or pb is None or pa.doc_id != pb.doc_id:
-        return False
-    overlap = min(pa.end, pb.end) - max(pa.start, pb.start)
-    return overlap > 0.5 * min(pa.end - pa.start, pb.end - pb.start)
+def line_editing(history: Path) -> None:
+    """Arrow keys, history (kept in `history` between runs) and Ctrl-L for input(), through readline."""
+    try:
+        import readline
+    except ImportError:  # Python built without readline: plain input() still works
+        return
+    if "libedit" in (readline.__doc__ or ""):
+        readline.parse_and_bind("bind ^L ed-clear-screen")
+    else:
+        readline.parse_and_bind(r'"\C-l": clear-screen')
+    readline.set_history_length(1000)
+    with contextlib.suppress(OSError):  # none yet, or unreadable: start afresh
+        readline.read_history_file(history)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):  # a read-only data folder costs the history, not the session
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+
+    atexit.register(save)
 
 
 class Session:
-    """One REPL conversation: remembers the last question for /more."""
+    """One REPL conversation: remembers the last answer for /more.
 
-    def __init__(self, pipeline: Pipeline, out: TextIO, color: bool = False) -> None:
+    `bidi` is how a terminal gets its text ("logical" or "visual", qa/terminal.py); None (a pipe) gets it as is.
+    """
+
+    def __init__(self, pipeline: Pipeline, out: TextIO, color: bool = False, bidi: str | None = None) -> None:
         self.pipeline = pipeline
         self.out = out
-        self.color = color
+        self.bidi = bidi
+        # Visual order is computed from plain text: colour codes would be moved about with the letters.
+        self.color = color and bidi != "visual"
         self.last: Answer | None = None
 
     def loop(self, stdin: TextIO, interactive: bool) -> int:
+        prompt = self._for_terminal(PROMPT) if interactive else PROMPT
         while True:
             try:
-                line = input(PROMPT) if interactive else stdin.readline()
+                line = input(prompt) if interactive else stdin.readline()
             except (EOFError, KeyboardInterrupt):
                 if interactive:
                     print(file=self.out)
@@ -82,31 +108,32 @@ class Session:
         if line in _QUIT:
             return False
         if line in _HELP:
-            self._print(HELP)
+            self.say(HELP)
         elif line in _MORE:
-            self._print(self._more())
+            self.say(self._more())
         else:
             try:
                 self.last = self.pipeline.ask(line)
             except QuestionError as err:
-                self._print(err.message_ar)
+                self.say(err.message_ar)
                 return True
-            self._print(render_answer(self.last, color=self.color))
+            if not self.last.found and not self.last.citations:  # nothing matched at all: still show passages
+                self.last = replace(self.last, citations=self.pipeline.more(self.last, limit=3))
+            self.say(render_answer(self.last, color=self.color))
         return True
 
     def _more(self) -> str:
-        """Other candidate answers, then further passages, each shown once (overlapping chunks folded)."""
+        """Other documents' passages for the last answer: the same function as the bot's «مصادر أخرى»."""
         if self.last is None:
             return "اسأل سؤالًا أولًا."
-        hits = self.pipeline.search(self.last.question, k=10)
-        where = {h.passage.id: h.passage for h in hits}
-        shown: list[Citation] = []
-        for citation in [*self.last.citations, *closest_passages(hits, self.pipeline.index.documents, n=10)]:
-            if not any(_same_text(citation, seen, where) for seen in shown):
-                shown.append(citation)
-        return render_passages(shown[1:7] if self.last.found else shown[:6], color=self.color)
+        return render_sources(self.pipeline.more(self.last), color=self.color)
 
-    def _print(self, text: str) -> None:
-        print(text, file=self.out)
+    def say(self, text: str) -> None:
+        print(self._for_terminal(text), file=self.out)
         print(file=self.out)
         self.out.flush()
+
+    def _for_terminal(self, text: str) -> str:
+        if self.bidi is None:
+            return text
+        return for_terminal(text, self.bidi, shutil.get_terminal_size().columns)
