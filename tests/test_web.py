@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -115,7 +116,8 @@ def test_bodies_over_the_limit_are_413_declared_or_streamed(serve):
     big = json.dumps({"question": "ب" * 1500}).encode()
     declared = client.post("/v1/ask", content=big, headers={"content-type": "application/json"})
     assert declared.status_code == 413 and declared.json()["kind"] == "request"
-    streamed = client.post("/v1/ask", content=iter([big[:1000], big[1000:]]), headers={"content-type": "application/json"})
+    chunks = iter([big[:1000], big[1000:]])  # no content-length: the limit counts what arrives
+    streamed = client.post("/v1/ask", content=chunks, headers={"content-type": "application/json"})
     assert streamed.status_code == 413 and streamed.json()["kind"] == "request"
 
 
@@ -171,13 +173,15 @@ def test_metrics_count_requests_stages_and_no_answers(serve):
 
 def test_feedback_is_appended_beside_the_bots_votes(serve, tmp_path):
     client = serve()
-    vote = {"question": SPOKESMAN_Q, "answer": "ماثيو ميلر", "doc_id": "003", "score": 0.9, "reader": "rules", "vote": "up"}
+    vote = {"question": SPOKESMAN_Q, "answer": "ماثيو ميلر", "doc_id": "003", "score": 0.9, "reader": "rules"}
+    vote["vote"] = "up"
     assert client.post("/v1/feedback", json=vote).status_code == 201
     assert client.post("/v1/feedback", json={**vote, "vote": "maybe"}).status_code == 422
     lines = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     stored = json.loads(lines[0])
-    assert stored["front_end"] == "web" and stored["vote"] == "up" and stored["answer"] == "ماثيو ميلر" and stored["time"]
+    assert stored["front_end"] == "web" and stored["vote"] == "up" and stored["time"]
+    assert stored["answer"] == "ماثيو ميلر" and "chat" not in stored
 
 
 def test_page_and_static_files_are_served_with_a_strict_policy(serve):
@@ -238,3 +242,14 @@ def test_spokesman_end_to_end_with_the_default_reader(tmp_path):
     assert "ماثيو ميلر" in body["answer"] and body["reader"].startswith("neural")
     first = body["citations"][0]
     assert first["passage"][first["start"] : first["end"]] == body["answer"]
+
+
+def test_sanad_serve_stops_with_the_clis_one_line_message_when_loading_fails(tmp_path, capsys):
+    from qa.cli import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = main(["serve", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"), "--port", str(port)])
+    assert code == 1
+    assert "sanad serve: Corpus not found" in capsys.readouterr().err

@@ -51,7 +51,8 @@ def server_url(seed_index, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     app = create_app(settings, Pipeline(seed_index, HeuristicReader(), no_answer_threshold=0.2))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2))
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa.config import ReaderKind
 from qa.question import QuestionError, check_question
+from qa.types import Citation
 from web.errors import ApiError, question_error
 from web.feedback import record_vote
 from web.state import ServerState
@@ -45,31 +46,22 @@ router = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(authorized),
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(description="The question, in Arabic", examples=["من هو المتحدث باسم وزارة الخارجية الأمريكية؟"])
+    question: str = Field(
+        description="The question, in Arabic", examples=["من هو المتحدث باسم وزارة الخارجية الأمريكية؟"]
+    )
     top_k: int | None = Field(default=None, ge=1, le=100, description="Passages to read (default: SANAD_TOP_K)")
     reader: ReaderKind | None = Field(default=None, description="Which reader (default: the server's)")
 
 
-class CitationOut(BaseModel):
+class AskOut(BaseModel):
     """For the docs: the shape that `Answer.to_dict()` writes (the `sanad ask --json` object)."""
 
-    doc_id: str
-    title: str
-    source: str
-    passage_id: str
-    passage: str
-    start: int
-    end: int
-    score: float
-
-
-class AskOut(BaseModel):
     question: str
     answer: str | None
     score: float
     reader: str
     latency_ms: float
-    citations: list[CitationOut]
+    citations: list[Citation]
 
 
 class Vote(BaseModel):

@@ -27,10 +27,12 @@ class Metrics:
             buckets=_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.answers = Counter(
-            "sanad_answers", "Questions answered, by outcome (answer / no_answer)", ["outcome"], registry=self.registry
+            "sanad_answers", "Questions answered, by outcome (answer / no_answer)", ["outcome"],
+            registry=self.registry,
         )
         self.no_answer_ratio = Gauge(
-            "sanad_no_answer_ratio", "Share of answered questions that got no answer, since start", registry=self.registry
+            "sanad_no_answer_ratio", "Share of answered questions that got no answer, since start",
+            registry=self.registry,
         )
         self._asked = self._unanswered = 0
 
