@@ -253,3 +253,12 @@ def test_sanad_serve_stops_with_the_clis_one_line_message_when_loading_fails(tmp
     code = main(["serve", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"), "--port", str(port)])
     assert code == 1
     assert "sanad serve: Corpus not found" in capsys.readouterr().err
+
+
+def test_asking_for_the_reader_auto_chose_reuses_it(seed_index):
+    from qa.readers.embedded import EmbeddedReader
+
+    pipeline = Pipeline(seed_index, EmbeddedReader())
+    with TestClient(create_app(Settings(corpus=SEEDS), pipeline)) as client:
+        assert client.post("/v1/ask", json={"question": SPOKESMAN_Q, "reader": "embedded"}).status_code == 200
+        assert client.app.state.sanad.service._pipeline_for("embedded") is pipeline

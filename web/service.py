@@ -35,8 +35,8 @@ class AnswerService:
 
     def load(self, pipeline: Pipeline | None = None) -> None:
         """Open the index and make the reader (blocking: seconds to minutes); errors a user can fix are kept."""
+        notices: list[str] = []
         try:
-            notices: list[str] = []
             self.pipeline = pipeline or Pipeline.from_settings(self.settings, notices)
         except Exception as err:
             failure = failure_of(err)
@@ -44,9 +44,13 @@ class AnswerService:
                 raise
             self.load_error = ApiError(503, failure[0], str(err))
             raise
-        for notice in notices if pipeline is None else []:
+        for notice in notices:
             log.warning("%s", notice)
-        self._by_reader[self.settings.reader] = self._by_reader["auto"] = self.pipeline
+        # Under its kind too ("neural:e5-small-ar" is the neural one), so that asking for the reader
+        # `auto` chose does not build it a second time.
+        built_kind = self.pipeline.reader.name.partition(":")[0]
+        for kind in ("auto", built_kind):
+            self._by_reader[kind] = self.pipeline
         log.info("ready: %d documents, %d passages, reader %s", len(self.pipeline.index.documents),
                  len(self.pipeline.index.passages), self.pipeline.reader.name)  # fmt: skip
 
