@@ -48,6 +48,14 @@ _FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
 )
 
 
+def failure_of(err: Exception) -> tuple[str, int] | None:
+    """The --json "kind" and exit code of a failure a user can act on; None for a bug."""
+    for kind_of, kind, code in _FAILURES:
+        if isinstance(err, kind_of):
+            return kind, code
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="sanad",
@@ -83,11 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush stays quiet
         return 141
     except Exception as err:
-        for kind_of, kind, code in _FAILURES:
-            if isinstance(err, kind_of):
-                break
-        else:
+        failure = failure_of(err)
+        if failure is None:
             raise  # a bug, not a mistake: its traceback is what a report needs
+        kind, code = failure
         as_json = bool(getattr(args, "json", False)) if args is not None else "--json" in argv
         if isinstance(err, QuestionError):  # its message is the Arabic one, for the person who asked
             return report_error("", err.message_ar, kind, code, as_json)

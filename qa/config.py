@@ -115,6 +115,20 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
 
+    # -- HTTP API and web page (sanad serve) --
+    serve_host: str = "127.0.0.1"
+    serve_port: int = Field(default=8080, ge=1, le=65535)
+    # Bearer token every /v1 and /metrics request must carry (unset: open). Compared in constant time, never logged.
+    api_token: SecretStr | None = None
+    # Requests one client (IP address) may make to /v1 per minute (0: no limit), in bursts of up to that many.
+    api_rate_limit: int = Field(default=60, ge=0)
+    # Largest request body accepted, in bytes (a question is at most 1000 characters, 4 bytes each at most).
+    api_max_body_bytes: int = Field(default=16_384, ge=1024)
+    # Questions read at the same time, each in a thread of a bounded pool, so the event loop never waits on a reader.
+    api_max_concurrent_reads: int = Field(default=4, ge=1, le=64)
+    # Origins allowed to call the API from a browser (CORS); empty: none (same-origin only). Comma-separated.
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     @field_validator("telegram_allowed_chats", "telegram_admins", mode="before")
     @classmethod
     def _chat_ids(cls, value: object) -> object:
@@ -126,6 +140,14 @@ class Settings(BaseSettings):
             return [int(part) for part in parts]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        # "https://a.example, https://b.example" from the environment; lists pass through from code.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")

@@ -54,13 +54,19 @@ class Pipeline:
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.index.search(check_question(question), k or self.top_k)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer `question`; raises QuestionError (with an Arabic message) for unusable input."""
+    def ask(self, question: str, top_k: int | None = None, timings: dict[str, float] | None = None) -> Answer:
+        """Answer `question`; raises QuestionError (with an Arabic message) for unusable input.
+
+        `timings`, when given, receives the seconds each stage took ("retrieve", "read", "select"),
+        for a server's metrics.
+        """
         started = time.perf_counter()
         question = check_question(question)
         hits = self.index.search(question, top_k or self.top_k)
+        searched = time.perf_counter()
         passages = [h.passage for h in hits]
         candidates = self.reader.read(question, passages) if hits else []
+        read = time.perf_counter()
         coverage = dict(zip((p.id for p in passages), self.index.coverage(question, passages)))
         answer = select_answer(
             question,
@@ -73,7 +79,10 @@ class Pipeline:
             reader_name=self.reader.name,
             coverage=coverage,
         )
-        latency = (time.perf_counter() - started) * 1000
+        finished = time.perf_counter()
+        if timings is not None:
+            timings.update(retrieve=searched - started, read=read - searched, select=finished - read)
+        latency = (finished - started) * 1000
         log.debug("answered in %.1f ms: %r", latency, answer.text)
         return replace(answer, latency_ms=latency)
 

@@ -1,4 +1,4 @@
-"""`sanad bench retrieval|reader|e2e`: speed figures on a synthetic Arabic corpus and locally built models."""
+"""`sanad bench retrieval|reader|e2e|serve`: speed figures on a synthetic Arabic corpus and locally built models."""
 
 from __future__ import annotations
 
@@ -61,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e2e.add_argument("--passages", type=int, default=100_000, help="corpus size (default: 100000)")
     e2e.add_argument("--queries", type=int, default=200, help="questions (default: 200)")
 
+    serve = _bench(benches, "serve", "concurrent HTTP clients against `sanad serve` on loopback", _run_serve)
+    serve.add_argument("--clients", type=_sizes, default=[1, 8, 32], help="client counts (default: 1,8,32)")
+    serve.add_argument("--seconds", type=float, default=30.0, help="seconds per client count (default: 30)")
+    serve.add_argument("--readers", type=_readers, default=["embedded", "neural"],
+                       help="readers, one server each (default: embedded,neural)")  # fmt: skip
+    serve.add_argument("--corpus", type=Path, help="folder of articles (default: seeds/)")
+    serve.add_argument("--gold", type=Path, help="the questions to ask, JSON Lines gold (default: seeds/gold.jsonl)")
+
 
 def _bench(benches: argparse._SubParsersAction, name: str, help: str, run: Any) -> argparse.ArgumentParser:
     parser = benches.add_parser(name, help=help)
@@ -78,6 +86,16 @@ def _sizes(text: str) -> list[int]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError("sizes must be positive numbers")
     return sizes
+
+
+def _readers(text: str) -> list[str]:
+    from qa.readers.factory import READER_KINDS
+
+    readers = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [r for r in readers if r not in READER_KINDS]
+    if not readers or unknown:
+        raise argparse.ArgumentTypeError(f"expected readers among {', '.join(READER_KINDS)}, comma-separated; got {text!r}")
+    return readers
 
 
 def _run_retrieval(args: argparse.Namespace) -> int:
@@ -113,6 +131,23 @@ def _run_e2e(args: argparse.Namespace) -> int:
     from qa.bench.e2e import bench_e2e
 
     return _emit(bench_e2e(args.passages, args.queries, args.workdir), args.json)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
+    from qa.bench.serve import bench_serve
+    from qa.config import default_corpus
+
+    if find_spec("fastapi") is None or find_spec("uvicorn") is None:
+        raise UsageError("sanad bench serve needs the serve extra: pip install 'sanad-qa[serve]'")
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be above 0")
+    corpus = args.corpus or default_corpus()
+    result = bench_serve(args.clients, args.seconds, args.readers, corpus, args.gold or corpus / "gold.jsonl", args.workdir)
+    _emit(result, args.json)
+    # 3, as `sanad eval` below a floor: the figures are printed, and a request went without its one good response.
+    return 0 if result["every_request_one_well_formed_response"] else 3
 
 
 def _emit(result: dict[str, Any], as_json: bool) -> int:

@@ -1,0 +1,1 @@
+"""The HTTP API and Arabic web page (`sanad serve`): a front end over the one pipeline."""

@@ -1,0 +1,178 @@
+// The page's one job: send the question to /v1/ask and show the answer with its passage.
+// Every piece of text goes in through textContent, never innerHTML: a question or a passage that
+// holds markup shows as text.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const MORE_PASSAGES = 8;
+let current = null; // the answer shown: {question, body, shown: Set of passage ids}
+
+// The same words and limits as qa.render.confidence_word (the terminal's and the bot's).
+function confidenceWord(score) {
+  if (score >= 0.6) return "عالية";
+  if (score >= 0.35) return "متوسطة";
+  return "منخفضة";
+}
+
+async function callApi(path, options) {
+  const response = await fetch(path, options);
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    throw new Error("ردّ الخادم بما لا أفهمه. حاول مرة أخرى.");
+  }
+  if (!response.ok) throw new Error(body.error || "تعذّر الحصول على إجابة.");
+  return body;
+}
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", Boolean(isError));
+}
+
+// The passage with [start, end) inside <mark>. Offsets count Unicode code points (Python's str
+// indexes), so the text is split into code points, not UTF-16 units.
+function markedPassage(text, start, end) {
+  const quote = document.createElement("blockquote");
+  quote.dir = "auto";
+  const chars = Array.from(text);
+  if (end <= start) {
+    quote.textContent = text;
+    return quote;
+  }
+  const mark = document.createElement("mark");
+  mark.textContent = chars.slice(start, end).join("");
+  quote.append(chars.slice(0, start).join(""), mark, chars.slice(end).join(""));
+  return quote;
+}
+
+function passageItem(title, source, docId, text, start, end) {
+  const item = document.createElement("li");
+  item.className = "passage";
+  const heading = document.createElement("h3");
+  heading.textContent = title || docId;
+  item.append(heading);
+  if (source) {
+    const from = document.createElement("p");
+    from.className = "source";
+    from.textContent = "المصدر: " + source;
+    item.append(from);
+  }
+  item.append(markedPassage(text, start, end));
+  return item;
+}
+
+function citationItem(citation) {
+  return passageItem(citation.title, citation.source, citation.doc_id, citation.passage, citation.start, citation.end);
+}
+
+function show(question, body) {
+  current = { question, body, shown: new Set(), more: body.citations.slice(1) };
+  $("asked").textContent = "سؤالك: " + question;
+  $("passages").replaceChildren();
+  const found = body.answer !== null;
+  $("found").hidden = !found;
+  $("not-found").hidden = found;
+  if (found) {
+    $("answer").textContent = body.answer;
+    $("confidence").textContent = "الثقة: " + confidenceWord(body.score) + " (" + body.score.toFixed(2) + ")";
+    addCitations(body.citations.slice(0, 1));
+  } else {
+    addCitations(body.citations);
+    current.more = [];
+  }
+  $("more").hidden = false;
+  $("more").disabled = false;
+  for (const button of document.querySelectorAll(".vote")) {
+    button.disabled = false;
+    button.classList.remove("chosen");
+  }
+  $("thanks").textContent = "";
+  $("result").hidden = false;
+}
+
+function addCitations(citations) {
+  for (const citation of citations) {
+    current.shown.add(citation.passage_id);
+    $("passages").append(citationItem(citation));
+  }
+}
+
+async function onAsk(event) {
+  event.preventDefault();
+  const question = $("question").value.trim();
+  if (!question) return;
+  $("ask").disabled = true;
+  setStatus("أبحث في المستندات…");
+  try {
+    const body = await callApi("/v1/ask", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ question }),
+    });
+    show(question, body);
+    setStatus("");
+  } catch (err) {
+    $("result").hidden = true;
+    setStatus(err.message, true);
+  } finally {
+    $("ask").disabled = false;
+  }
+}
+
+// "More passages": the answer's other citations, then the next passages retrieval ranks for the question.
+async function onMore() {
+  const asked = current;
+  $("more").disabled = true;
+  addCitations(asked.more);
+  try {
+    const found = await callApi("/v1/search?q=" + encodeURIComponent(asked.question) + "&k=" + MORE_PASSAGES);
+    if (asked !== current) return;
+    let added = 0;
+    for (const hit of found.hits) {
+      if (asked.shown.has(hit.passage.id)) continue;
+      asked.shown.add(hit.passage.id);
+      $("passages").append(passageItem(hit.title, hit.source, hit.passage.doc_id, hit.passage.text, 0, 0));
+      added += 1;
+    }
+    setStatus(added || asked.more.length ? "" : "لا توجد مقاطع أخرى.");
+    $("more").hidden = true;
+  } catch (err) {
+    setStatus(err.message, true);
+    $("more").disabled = false;
+  }
+}
+
+async function onVote(event) {
+  const button = event.currentTarget;
+  const { question, body } = current;
+  const first = body.citations[0] || {};
+  for (const other of document.querySelectorAll(".vote")) other.disabled = true;
+  try {
+    await callApi("/v1/feedback", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        question,
+        answer: body.answer,
+        doc_id: first.doc_id || null,
+        passage_id: first.passage_id || null,
+        score: body.score,
+        reader: body.reader,
+        vote: button.dataset.vote,
+      }),
+    });
+    button.classList.add("chosen");
+    $("thanks").textContent = "شكرًا، سُجّل رأيك.";
+  } catch (err) {
+    for (const other of document.querySelectorAll(".vote")) other.disabled = false;
+    $("thanks").textContent = err.message;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("ask-form").addEventListener("submit", onAsk);
+  $("more").addEventListener("click", onMore);
+  for (const button of document.querySelectorAll(".vote")) button.addEventListener("click", onVote);
+});
