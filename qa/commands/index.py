@@ -1,4 +1,4 @@
-"""`sanad index`: build (or rebuild) the BM25 index of a corpus."""
+"""`sanad index`: build (or rebuild) the BM25 index of a corpus, and its dense vectors unless --retrieval bm25."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import time
 
 from qa.commands.common import add_corpus_options, print_notices, settings_from
-from qa.pipeline import build_settings
+from qa.pipeline import build_settings, vector_build
 from retrieval.store import build_index
 
 
@@ -21,12 +21,14 @@ def run(args: argparse.Namespace) -> int:
     notices: list[str] = []
     started = time.perf_counter()
     index = build_index(
-        settings.corpus, settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
-    )
+        settings.corpus, settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
+        vector_build(settings),
+    )  # fmt: skip
     print_notices(notices)
     seconds = time.perf_counter() - started
+    vectors = " with dense vectors" if index.vectors is not None else ""
     print(
-        f"Indexed {len(index.documents)} documents, {len(index.passages)} passages "
+        f"Indexed {len(index.documents)} documents, {len(index.passages)} passages{vectors} "
         f"from {index.manifest['corpus_path']} in {seconds:.2f} s → {settings.index_dir()}"
     )
     return 0
