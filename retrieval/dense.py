@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import mmap
 import os
 import sys
 import threading
@@ -131,7 +132,13 @@ class DenseVectors:
 
     def __init__(self, matrix: np.ndarray) -> None:
         # float32 in memory: numpy's float16 products bypass BLAS and are many times slower.
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self.matrix = np.empty(matrix.shape, dtype=np.float32)
+        for first in range(0, len(matrix), 65_536):
+            self.matrix[first : first + 65_536] = matrix[first : first + 65_536]
+        # The float16 file pages read to make it would otherwise stay counted in this process's memory.
+        mapped = getattr(matrix, "_mmap", None)
+        if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            mapped.madvise(mmap.MADV_DONTNEED)
 
     def __len__(self) -> int:
         return len(self.matrix)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from qa.commands.common import add_corpus_options, print_notices, settings_from
@@ -20,10 +21,19 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     notices: list[str] = []
     started = time.perf_counter()
-    index = build_index(
-        settings.corpus, settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
-        vector_build(settings),
-    )  # fmt: skip
+    try:
+        index = build_index(
+            settings.corpus, settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
+            vector_build(settings),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print_notices(notices)
+        print(
+            "sanad index: interrupted. The passages embedded so far are kept: run `sanad index` again to resume "
+            "(if the BM25 index was saved before the interruption, it answers meanwhile).",
+            file=sys.stderr,
+        )
+        return 130
     print_notices(notices)
     seconds = time.perf_counter() - started
     vectors = " with dense vectors" if index.vectors is not None else ""
