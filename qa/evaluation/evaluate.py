@@ -67,7 +67,7 @@ def _index_for(gold: GoldSet, settings: Settings, notices: list[str] | None) -> 
         vectors = vector_build(settings)
         index = BM25Index.build(list(gold.documents), build_settings(settings))
         if vectors is not None:
-            index.attach_vectors(embed_passages(index.passages, vectors.embedder, cache=vectors.cache))
+            index.attach_vectors(embed_passages(index.embedding_texts(), vectors.embedder, cache=vectors.cache))
         return retriever_for(index, settings, vectors, notices, gold.path)
     vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
     index = open_index(
