@@ -20,10 +20,10 @@ class Fusion:
     (small k trusts the top of each list more). `bm25_weight`: BM25's share in min-max fusion.
     """
 
-    method: FusionMethod = "rrf"
-    depth: int = 50
+    method: FusionMethod = "minmax"
+    depth: int = 20
     rrf_k: float = 10.0
-    bm25_weight: float = 0.3
+    bm25_weight: float = 0.4
 
     def __post_init__(self) -> None:
         if self.method not in ("rrf", "minmax"):
