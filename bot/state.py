@@ -17,9 +17,9 @@ from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.outbox import Outbox, OutboxSender
 from qa.config import Settings
-from qa.pipeline import Pipeline, build_settings
+from qa.pipeline import Pipeline, build_settings, retriever_for, vector_build
 from qa.types import Answer, Citation
-from retrieval.store import build_index
+from retrieval.store import AUTO_EMBED_LIMIT, build_index
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,12 @@ class AnswerService:
     async def reload(self, settings: Settings) -> Pipeline:
         """Rebuild the index from the corpus in a thread of its own (answers go on), then swap it in."""
         async with self._reload_lock:
-            index = await asyncio.to_thread(
+            vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
+            built = await asyncio.to_thread(
                 build_index, Path(settings.corpus), settings.index_dir(), build_settings(settings),
-                None, settings.corpus_named(),
+                None, settings.corpus_named(), vectors,
             )
+            index = retriever_for(built, settings, vectors, None, settings.index_dir())
             # A new pipeline object rather than assigning `index` in place: questions being read keep a
             # consistent (old index, old documents) pair until they finish.
             fresh = copy.copy(self.pipeline)

@@ -15,9 +15,11 @@ from qa.readers.base import Reader
 from qa.select import closest_passages, select_answer
 from qa.types import Answer, Citation
 from retrieval.analyze import Analyzer
+from retrieval.dense import Embedder, VectorCache
+from retrieval.hybrid import HybridIndex, no_vectors_notice
 from retrieval.index import BM25Index, BuildSettings
 from retrieval.normalize import normalized_words
-from retrieval.store import open_index
+from retrieval.store import AUTO_EMBED_LIMIT, VectorBuild, open_index
 from retrieval.types import Hit
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ class Pipeline:
 
     def __init__(
         self,
-        index: BM25Index,
+        index: BM25Index | HybridIndex,
         reader: Reader,
         top_k: int = 5,
         no_answer_threshold: float = DEFAULT_NO_ANSWER_THRESHOLD,
@@ -45,11 +47,14 @@ class Pipeline:
         """Open (building or rebuilding if needed) the index for `settings.corpus` and make the reader."""
         from qa.readers.factory import make_reader
 
+        vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
         index = open_index(
-            Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
-        )
+            Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
+            vectors,
+        )  # fmt: skip
+        retriever = retriever_for(index, settings, vectors, notices, settings.index_dir())
         reader = make_reader(settings, notices)
-        return cls(index, reader, settings.top_k, settings.threshold_for(reader), settings.reader_weight)
+        return cls(retriever, reader, settings.top_k, settings.threshold_for(reader), settings.reader_weight)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.index.search(check_question(question), k or self.top_k)
@@ -148,3 +153,24 @@ _WORD = re.compile(r"\S+")
 def build_settings(settings: Settings) -> BuildSettings:
     """The index build settings that `settings` ask for."""
     return BuildSettings(analyzer=Analyzer(stemmer=settings.stemmer), k1=settings.k1, b=settings.b)
+
+
+def vector_build(settings: Settings, limit: int | None = None) -> VectorBuild | None:
+    """How the index gets dense vectors for `settings.retrieval`; None for BM25 alone."""
+    if settings.retrieval == "bm25":
+        return None
+    return VectorBuild(Embedder(settings.embed_threads), VectorCache(settings.vector_cache), limit)
+
+
+def retriever_for(
+    index: BM25Index, settings: Settings, vectors: VectorBuild | None, notices: list[str] | None, where: Path | str
+) -> HybridIndex:
+    """`index` searched by `settings.retrieval`; without vectors, by BM25, with one notice saying how to add them."""
+    retriever = HybridIndex(index, settings.retrieval, vectors.embedder if vectors else None)
+    if retriever.mode != retriever.requested_mode:
+        message = no_vectors_notice(where)
+        if notices is None:
+            log.warning(message)
+        else:
+            notices.append(message)
+    return retriever

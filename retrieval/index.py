@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
+from retrieval.dense import KEY_BYTES, dense_signature, embedding_texts, passage_key
 from retrieval.locations import LocationError, ensure_writable_folder
 from retrieval.normalize import normalize
 from retrieval.records import JsonlRecords, StoredDocuments, StoredPassages, write_jsonl
@@ -52,6 +53,9 @@ PASSAGE_OFFSETS = "passages.offsets.npy"
 DOCUMENTS = "documents.jsonl"
 DOCUMENT_OFFSETS = "documents.offsets.npy"
 DOCUMENT_IDS = "documents.ids.json"
+# Dense passage vectors (retrieval/dense.py), in passage order, and the hashes of the texts they embed.
+VECTORS = "vectors.npy"
+VECTOR_KEYS = "vectors.keys.npy"
 _BM25_METHOD = "atire"
 _BM25_IDF = "bm25+"
 # Show a progress bar from this many passages on; small corpora build in well under a second.
@@ -130,12 +134,15 @@ class BM25Index:
         documents: Mapping[str, Document],
         settings: BuildSettings,
         manifest: dict[str, Any],
+        vectors: np.ndarray | None = None,
     ) -> None:
         self._retriever = retriever
         self.passages = passages
         self.documents = documents
         self.settings = settings
         self.manifest = manifest
+        # float16 (len(passages), dim) or None: an index built without them answers with BM25 alone.
+        self.vectors = vectors
         self._vocab: dict[str, int] = retriever.vocab_dict
         self._data = np.asarray(retriever.scores["data"])
         self._indices = np.asarray(retriever.scores["indices"])
@@ -186,10 +193,25 @@ class BM25Index:
         }
         return cls(retriever, passages, {d.id: d for d in documents}, settings, manifest)
 
+    def attach_vectors(self, vectors: np.ndarray) -> None:
+        """Give the index its dense passage vectors (one per passage, in order); `save` then stores them."""
+        if vectors.shape != (len(self.passages), dense_signature()["dim"]):
+            raise ValueError(f"expected {len(self.passages)} vectors, got an array of shape {vectors.shape}")
+        self.vectors = vectors.astype(dense_signature()["dtype"], copy=False)
+        self.manifest["dense"] = {**dense_signature(), "passages": len(vectors)}
+
+    def embedding_texts(self) -> list[str]:
+        """The text each passage's dense vector embeds (retrieval/dense.py)."""
+        return embedding_texts(self.passages, self.documents)
+
     # -- searching ------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The `k` best passages for `query`, best first; passages sharing no term never appear."""
+        return [Hit(self.passages[row], score, rank) for rank, (row, score) in enumerate(self.ranked(query, k), start=1)]
+
+    def ranked(self, query: str, k: int = 5) -> list[tuple[int, float]]:
+        """`search` as (passage row, score) pairs."""
         ids = [self._vocab[t] for t in self.settings.analyzer.terms(query) if t in self._vocab]
         if not ids or k <= 0:
             return []
@@ -233,7 +255,7 @@ class BM25Index:
             covered.append(sum(w for t, w in weights.items() if t in present) / total)
         return covered
 
-    def _top_k(self, token_ids: list[int], k: int) -> list[Hit]:
+    def _top_k(self, token_ids: list[int], k: int) -> list[tuple[int, float]]:
         # Sum the precomputed per-term scores over the union of the terms' posting lists only, so a
         # query costs its postings, not the corpus size. Both paths add in float64 in query-term
         # order, so they give bit-identical scores.
@@ -257,10 +279,7 @@ class BM25Index:
             candidates, scores = candidates[best], scores[best]
         # Best score first; equal scores in corpus order, so results are deterministic.
         order = np.lexsort((candidates, -scores))[:k]
-        return [
-            Hit(passage=self.passages[int(candidates[i])], score=float(scores[i]), rank=rank)
-            for rank, i in enumerate(order, start=1)
-        ]
+        return [(int(candidates[i]), float(scores[i])) for i in order]
 
     def _sum_dense(self, starts: np.ndarray, ends: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Passages (ascending) that may be among the `k` best, with their scores: summed into a dense
@@ -306,6 +325,10 @@ class BM25Index:
             documents = list(self.documents.values())
             np.save(staging / DOCUMENT_OFFSETS, _write_jsonl(staging / DOCUMENTS, (d.to_dict() for d in documents)))
             (staging / DOCUMENT_IDS).write_text(json.dumps([d.id for d in documents], ensure_ascii=False), "utf-8")
+            if self.vectors is not None:
+                np.save(staging / VECTORS, self.vectors)
+                keys = b"".join(passage_key(text) for text in self.embedding_texts())
+                np.save(staging / VECTOR_KEYS, np.frombuffer(keys, dtype=np.uint8).reshape(-1, KEY_BYTES))
             # The manifest goes last: a folder without one is never taken for an index.
             (staging / MANIFEST).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2), "utf-8")
             _fsync_tree(staging)
@@ -316,11 +339,15 @@ class BM25Index:
         remove_stale_staging(target)
 
     @classmethod
-    def load(cls, folder: str | Path, settings: BuildSettings | None = None, mmap: bool = False) -> BM25Index:
+    def load(
+        cls, folder: str | Path, settings: BuildSettings | None = None, mmap: bool = False, vectors: bool = True
+    ) -> BM25Index:
         """Load an index; with `settings`, refuse one built with different settings.
 
         Passages and documents stay on disk (memory-mapped) and are parsed when a search returns them;
-        `mmap` also leaves the score matrix on disk, for indexes larger than memory.
+        `mmap` also leaves the score matrix on disk, for indexes larger than memory. Dense vectors
+        (memory-mapped) come too unless `vectors` is False; ones made by another embedding model,
+        engine version, dimension or dtype are refused.
         """
         folder = Path(folder)
         manifest = read_manifest(folder)
@@ -344,7 +371,41 @@ class BM25Index:
             raise IndexDamaged(f"The index in {folder} is damaged ({err}).") from err
         if len(passages) != manifest.get("passages") or retriever.scores["num_docs"] != len(passages):
             raise IndexDamaged(f"The index in {folder} is damaged (passage count does not match).")
-        return cls(retriever, passages, documents, stored, manifest)
+        matrix = _load_vectors(folder, manifest, len(passages)) if vectors and "dense" in manifest else None
+        return cls(retriever, passages, documents, stored, manifest, matrix)
+
+
+def _load_vectors(folder: Path, manifest: dict[str, Any], n_passages: int) -> np.ndarray:
+    recorded = {k: manifest["dense"].get(k) for k in dense_signature()} if isinstance(manifest["dense"], dict) else {}
+    if recorded != dense_signature():
+        diff = ", ".join(f"{k}: index has {recorded.get(k)!r}, this version uses {v!r}" for k, v in dense_signature().items() if recorded.get(k) != v)
+        raise IndexMismatch(f"The dense vectors in {folder} were made differently ({diff}).")
+    try:
+        matrix = np.load(folder / VECTORS, mmap_mode="r")
+    except (OSError, ValueError) as err:
+        raise IndexDamaged(f"The index in {folder} is damaged ({err}).") from err
+    if matrix.shape != (n_passages, recorded["dim"]) or matrix.dtype != np.dtype(recorded["dtype"]):
+        raise IndexDamaged(f"The index in {folder} is damaged (its vectors do not match its passages).")
+    return matrix
+
+
+def stored_vectors(folder: Path) -> dict[bytes, np.ndarray]:
+    """The dense vectors of the index in `folder` by passage-text key, if it has usable ones; else {}.
+
+    What a rebuild reuses: only passages whose text changed (or is new) need embedding again.
+    """
+    try:
+        manifest = read_manifest(folder)
+        if "dense" not in manifest:
+            return {}
+        matrix = _load_vectors(folder, manifest, int(manifest["dense"].get("passages", -1)))
+        keys = np.load(folder / VECTOR_KEYS)
+    except (IndexError_, OSError, ValueError, TypeError) as err:
+        log.info("no reusable vectors in %s: %s", folder, err)
+        return {}
+    if len(keys) != len(matrix):
+        return {}
+    return dict(zip((row.tobytes() for row in keys), matrix))
 
 
 def _analyze(
@@ -520,7 +581,9 @@ def remove_stale_staging(target: Path) -> list[Path]:
 _STAGING = "build"
 _RETIRED = "old"
 _LEFTOVER = re.compile(rf"(?:{_STAGING}|{_RETIRED})-(?P<pid>\d+)(?:-\w+)?|[a-z0-9_]{{8}}")
-_OWN_FILES = frozenset({MANIFEST, PASSAGES, PASSAGE_OFFSETS, DOCUMENTS, DOCUMENT_OFFSETS, DOCUMENT_IDS})
+_OWN_FILES = frozenset(
+    {MANIFEST, PASSAGES, PASSAGE_OFFSETS, DOCUMENTS, DOCUMENT_OFFSETS, DOCUMENT_IDS, VECTORS, VECTOR_KEYS}
+)
 
 
 def _is_index_file(name: str) -> bool:

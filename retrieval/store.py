@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from retrieval.corpus import CorpusError, load_corpus
+from retrieval.dense import PROGRESS_FROM, Embedder, VectorCache, count_missing, embed_passages
 from retrieval.index import (
     MANIFEST,
     BM25Index,
@@ -18,9 +22,23 @@ from retrieval.index import (
     check_index_location,
     holds_index,
     read_manifest,
+    stored_vectors,
 )
 
 log = logging.getLogger(__name__)
+
+# Passages that opening an index (for `ask`, the bot, …) embeds by itself; more wait for `sanad index`.
+AUTO_EMBED_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class VectorBuild:
+    """How an index gets its dense vectors: the embedder, the cache of vectors already made, and at
+    most how many passages to embed now (None: all of them)."""
+
+    embedder: Embedder
+    cache: VectorCache | None = None
+    limit: int | None = None
 
 
 def corpus_files_fingerprint(corpus: Path) -> str:
@@ -35,9 +53,14 @@ def corpus_files_fingerprint(corpus: Path) -> str:
 
 
 def build_index(
-    corpus: Path, folder: Path, settings: BuildSettings, notices: list[str] | None = None, corpus_named: bool = True
+    corpus: Path,
+    folder: Path,
+    settings: BuildSettings,
+    notices: list[str] | None = None,
+    corpus_named: bool = True,
+    vectors: VectorBuild | None = None,
 ) -> BM25Index:
-    """Load and clean the corpus, index it and save the index atomically.
+    """Load and clean the corpus, index it and save the index atomically; with `vectors`, embed it too.
 
     With `corpus_named` False (an index was named, a corpus was not), an index already at `folder`
     is rebuilt from the corpus it records, never from `corpus`, the default one.
@@ -57,22 +80,53 @@ def build_index(
     index = BM25Index.build(loaded.documents, settings)
     index.manifest["corpus_files"] = corpus_files_fingerprint(corpus)
     index.manifest["corpus_path"] = str(corpus.resolve())
-    index.save(folder)
+    previous = stored_vectors(folder) if vectors is not None else {}
+    index.save(folder)  # BM25 serves from here on, while the vectors are made
+    if vectors is not None:
+        add_vectors(index, folder, vectors, [previous])
     return index
 
 
+def add_vectors(
+    index: BM25Index, folder: Path, vectors: VectorBuild, known: list[dict[bytes, np.ndarray]] | None = None
+) -> None:
+    """Embed the passages of `index` that no known vector covers and save it with its vectors.
+
+    More than `vectors.limit` passages to embed: nothing is embedded (the index answers with BM25).
+    Interrupted (Ctrl-C), the index stays as saved, without vectors, and what was embedded is in
+    the cache for the next run.
+    """
+    sources = [*(known or []), *([vectors.cache.lookup()] if vectors.cache is not None else [])]
+    texts = index.embedding_texts()
+    missing = count_missing(texts, sources)
+    if vectors.limit is not None and missing > vectors.limit:
+        # The index then answers with BM25, and the one who opened it says how to add the vectors.
+        log.info("%d passages to embed, more than %d: left to `sanad index`", missing, vectors.limit)
+        return
+    if missing >= PROGRESS_FROM:
+        log.warning("embedding %d passages; Ctrl-C stops, and `sanad index` resumes where it stopped", missing)
+    index.attach_vectors(embed_passages(texts, vectors.embedder, known or [], vectors.cache))
+    index.save(folder)
+
+
 def open_index(
-    corpus: Path, folder: Path, settings: BuildSettings, notices: list[str] | None = None, corpus_named: bool = True
+    corpus: Path,
+    folder: Path,
+    settings: BuildSettings,
+    notices: list[str] | None = None,
+    corpus_named: bool = True,
+    vectors: VectorBuild | None = None,
 ) -> BM25Index:
     """The saved index if it matches `settings` and its corpus as it is now; else a fresh one.
 
     With `corpus_named` False (an index was named, a corpus was not), the index's own corpus of record
     is the one checked and rebuilt from, and `corpus` (the default) only builds an index where there is
-    none; if the corpus of record is gone, the index is used as it is, with a notice.
+    none; if the corpus of record is gone, the index is used as it is, with a notice. With `vectors`,
+    an index without dense vectors gets them if few passages need embedding (`vectors.limit`).
     """
     if not (folder / MANIFEST).exists():
         log.info("building the index for %s in %s (no index yet)", corpus, folder)
-        return build_index(corpus, folder, settings, notices)
+        return build_index(corpus, folder, settings, notices, vectors=vectors)
     if not corpus_named:
         recorded = recorded_corpus(folder)
         if recorded is None or not recorded.exists():
@@ -87,13 +141,16 @@ def open_index(
     try:
         manifest = read_manifest(folder)
         if manifest.get("corpus_files") == corpus_files_fingerprint(corpus):
-            return BM25Index.load(folder, settings)
+            index = BM25Index.load(folder, settings, vectors=vectors is not None)
+            if vectors is not None and index.vectors is None:
+                add_vectors(index, folder, vectors)
+            return index
         problem = f"The corpus {corpus} changed since the index in {folder} was built."
     except IndexError_ as err:
         problem = err.problem
     log.info("rebuilding the index in %s: %s", folder, problem)
     _tell(notices, f"{problem} Rebuilding it from {corpus}.")
-    return build_index(corpus, folder, settings, notices)
+    return build_index(corpus, folder, settings, notices, vectors=vectors)
 
 
 def recorded_corpus(folder: Path) -> Path | None:

@@ -34,6 +34,10 @@ def test_bench_retrieval_prints_its_figures(capsys, tmp_path):
         assert key in size, key
     assert size["passages"] == 300 and set(size["query_ms"]) == {"p50", "p95", "mean"}
     assert size["top10_agreement"] == pytest.approx(1.0)
+    hybrid = size["hybrid"]
+    assert hybrid["passages_per_second"] > 0 and "projected" in hybrid["note"] and hybrid["disk_mb"] > size["disk_mb"]
+    assert set(size["hybrid_serving"]["query_ms"]) == {"p50", "p95", "mean"}
+    assert size["hybrid_serving"]["query_embedding_ms"]["p50"] > 0
     assert list(tmp_path.iterdir()) == [], "benchmark indexes are removed"
 
 
@@ -96,6 +100,8 @@ def test_bench_e2e_prints_its_figures(capsys, tmp_path):
     for key in ("latency_ms", "questions_per_second", "retrieval_ms", "reader_ms", "load_seconds"):
         assert key in result, key
     assert result["questions"] + result["refused_questions"] == 6
+    assert result["retrieval"] == "bm25" and result["hybrid"]["retrieval"] == "hybrid"
+    assert result["hybrid"]["embedding"]["passages_per_second"] > 0 and "latency_ms" in result["hybrid"]
 
 
 def test_bench_reader_puts_the_neural_readers_fp32_model_beside_its_shipped_int8_path(capsys, tmp_path):

@@ -48,6 +48,8 @@ def make_settings(api: BotAPIStandIn, corpus: Path, tmp_path: Path) -> Callable[
             "corpus": corpus,
             "index": tmp_path / "index",
             "reader": "embedded",
+            # The bot's own behaviour, not retrieval's: BM25 starts it without embedding the corpus.
+            "retrieval": "bm25",
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "telegram_api_url": api.base_url,
             "telegram_poll_timeout": 1,

@@ -1,4 +1,5 @@
-"""`sanad bench retrieval`: build, load and query the BM25 index at several corpus sizes, beside rank_bm25."""
+"""`sanad bench retrieval`: build, load and query the BM25 index at several corpus sizes, beside rank_bm25,
+and the hybrid index (BM25 + dense vectors, fused) beside it."""
 
 from __future__ import annotations
 
@@ -62,7 +63,26 @@ def _build_and_compare(n: int, n_queries: int, folder: str) -> dict[str, Any]:
         "build_peak_rss_mb": peak_rss_mb(),
     }
     result.update(_compare_with_rank_bm25(index, corpus.passages, corpus.questions))
+    result["hybrid"] = _add_vectors(index, corpus.passages, folder, build_s)
     return result
+
+
+def _add_vectors(index: Any, passages: list[Any], folder: str, bm25_build_s: float) -> dict[str, Any]:
+    """Measure the engine's embedding rate on a sample, then save the index with vectors of full shape."""
+    from qa.bench.dense import embedding_throughput, random_vectors
+    from retrieval.dense import Embedder
+
+    figures = embedding_throughput(passages, Embedder())
+    index.attach_vectors(random_vectors(len(passages)))
+    _, save_s = timed(lambda: index.save(folder))
+    build_s = bm25_build_s + figures["embedding_seconds_projected"]
+    return {
+        **figures,
+        "build_seconds_projected": round(build_s, 1),
+        "build_passages_per_second": round(len(passages) / build_s, 2),
+        "save_seconds": round(save_s, 2),
+        "disk_mb": folder_mb(Path(folder)),
+    }
 
 
 def _compare_with_rank_bm25(index: Any, passages: list[Any], questions: list[str]) -> dict[str, Any]:
@@ -156,11 +176,45 @@ def _serve(folder: str, n_queries: int) -> dict[str, Any]:
         started = time.perf_counter()
         index.search(question, TOP)
         times.append(time.perf_counter() - started)
-    return {
+    served = {
         "load_seconds": round(load_s, 3),
         "query_ms": latency_summary(times),
         "queries_per_second": round(len(times) / sum(times), 1),
         "serve_rss_mb": rss_mb(),
         "serve_peak_rss_mb": peak_rss_mb(),
         "serve_baseline_rss_mb": baseline,
+    }
+    if index.vectors is not None:
+        served["hybrid_serving"] = _serve_hybrid(index, questions)
+    return served
+
+
+def _serve_hybrid(index: Any, questions: list[str]) -> dict[str, Any]:
+    """Hybrid queries, query embedding included, one at a time; and the two parts alone."""
+    from retrieval.dense import Embedder
+    from retrieval.hybrid import HybridIndex
+
+    hybrid, ready_s = timed(lambda: HybridIndex(index, "hybrid", Embedder()))
+    for question in questions[:WARM_UP_QUERIES]:
+        hybrid.search(question, TOP)
+    Embedder._query.cache_clear()  # every timed query embeds its question
+    times, embed_times, dense_times = [], [], []
+    for question in questions:
+        started = time.perf_counter()
+        hybrid.search(question, TOP)
+        times.append(time.perf_counter() - started)
+        Embedder._query.cache_clear()
+        vector, embed_s = timed(lambda: hybrid.embedder.query(question))
+        _, dense_s = timed(lambda: hybrid.dense.search(vector, hybrid.fusion.depth))
+        embed_times.append(embed_s)
+        dense_times.append(dense_s)
+    return {
+        "mode": "hybrid",
+        "fusion": f"{hybrid.fusion.method} depth {hybrid.fusion.depth}",
+        "vectors_ready_seconds": round(ready_s, 3),
+        "query_ms": latency_summary(times),
+        "query_embedding_ms": latency_summary(embed_times),
+        "dense_search_ms": latency_summary(dense_times),
+        "serve_rss_mb": rss_mb(),
+        "serve_peak_rss_mb": peak_rss_mb(),
     }

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, get_args
 
 from qa.config import ReaderKind, Settings, load_settings
+from retrieval.hybrid import RETRIEVAL_MODES
 
 # The settings that the shared options (add_corpus_options, add_reader_options) set.
-_OPTION_SETTINGS = ("corpus", "index", "reader", "model", "top_k")
+_OPTION_SETTINGS = ("corpus", "index", "reader", "model", "top_k", "retrieval")
 
 
 class UsageError(Exception):
@@ -30,6 +31,8 @@ class Parser(argparse.ArgumentParser):
 def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, help="folder of .txt/.jsonl articles (default: seeds/) | مجلد المقالات")
     parser.add_argument("--index", type=Path, help="index folder (default: a cache folder per corpus) | مجلد الفهرس")
+    parser.add_argument("--retrieval", choices=RETRIEVAL_MODES,
+                        help="bm25, dense (multilingual-e5) or hybrid: both fused (default: bm25) | طريقة الاسترجاع")  # fmt: skip
 
 
 def add_reader_options(parser: argparse.ArgumentParser) -> None:

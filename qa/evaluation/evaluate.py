@@ -9,11 +9,13 @@ from qa.config import Settings
 from qa.evaluation.gold import GoldError, GoldSet
 from qa.evaluation.run import Prediction, run_pipeline, run_reader
 from qa.evaluation.summary import Summary, summarize
-from qa.pipeline import Pipeline, build_settings
+from qa.pipeline import Pipeline, build_settings, retriever_for, vector_build
 from qa.readers.base import Reader
 from qa.readers.factory import make_reader
+from retrieval.dense import embed_passages
+from retrieval.hybrid import HybridIndex
 from retrieval.index import BM25Index
-from retrieval.store import open_index
+from retrieval.store import AUTO_EMBED_LIMIT, open_index
 
 EVAL_MODES = ("pipeline", "reader")
 
@@ -51,19 +53,31 @@ def evaluate(
             gold.questions, reader, index.documents, threshold, index=index, top_k=settings.top_k,
             whole_documents=gold.format == "squad", progress=progress,
         )  # fmt: skip
-    summary = summarize(predictions, reader=reader.name, mode=mode, top_k=settings.top_k)
+    summary = summarize(predictions, reader=reader.name, mode=mode, top_k=settings.top_k, retrieval=index.mode)
     return Evaluation(predictions=tuple(predictions), summary=summary)
 
 
-def _index_for(gold: GoldSet, settings: Settings, notices: list[str] | None) -> BM25Index:
+def _index_for(gold: GoldSet, settings: Settings, notices: list[str] | None) -> HybridIndex:
+    """The index to ask over, searched by `settings.retrieval`.
+
+    A SQuAD file's paragraphs are embedded here each run unless the vector cache has them (no limit:
+    there is no other way to evaluate dense retrieval on them).
+    """
     if gold.format == "squad":
-        return BM25Index.build(list(gold.documents), build_settings(settings))
-    return open_index(
-        Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named()
-    )
+        vectors = vector_build(settings)
+        index = BM25Index.build(list(gold.documents), build_settings(settings))
+        if vectors is not None:
+            index.attach_vectors(embed_passages(index.embedding_texts(), vectors.embedder, cache=vectors.cache))
+        return retriever_for(index, settings, vectors, notices, gold.path)
+    vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
+    index = open_index(
+        Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
+        vectors,
+    )  # fmt: skip
+    return retriever_for(index, settings, vectors, notices, settings.index_dir())
 
 
-def _check_documents(gold: GoldSet, index: BM25Index) -> None:
+def _check_documents(gold: GoldSet, index: BM25Index | HybridIndex) -> None:
     unknown = [q for q in gold.questions if q.doc_id is not None and q.doc_id not in index.documents]
     if unknown:
         first = unknown[0]

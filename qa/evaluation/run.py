@@ -22,6 +22,7 @@ from qa.readers.base import Reader
 from qa.select import select_answer
 from qa.types import Answer
 from retrieval.chunk import chunk_document
+from retrieval.hybrid import HybridIndex
 from retrieval.index import BM25Index
 from retrieval.types import Document, Hit, Passage
 
@@ -55,6 +56,8 @@ class Prediction:
     gold_passage: str | None
     latency_ms: float
     error: str | None = None
+    # (retrieval mode, gold_rank by that mode) for every mode the index can search by.
+    ranks_by_retrieval: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -100,6 +103,8 @@ def run_pipeline(
 ) -> list[Prediction]:
     """Retrieve and read each question over the pipeline's index."""
     reading = Pipeline(pipeline.index, pipeline.reader, pipeline.top_k, 0.0, pipeline.reader_weight)
+    index = pipeline.index
+    modes = index.modes if isinstance(index, HybridIndex) else ()
     predictions = []
     for gold in _progress(questions, progress):
         try:
@@ -108,9 +113,17 @@ def run_pipeline(
         except QuestionError as err:
             predictions.append(_unusable(gold, threshold, err))
             continue
-        rank = next((h.rank for h in hits if h.passage.doc_id == gold.doc_id), None) if gold.doc_id else None
-        predictions.append(_prediction(gold, answer, threshold, rank, _gold_passage(gold, pipeline.index)))
+        rank = _gold_rank(gold, hits)
+        prediction = _prediction(gold, answer, threshold, rank, _gold_passage(gold, pipeline.index))
+        if modes:  # the question's embedding is cached: the other modes cost their search only
+            by_mode = tuple((m, _gold_rank(gold, index.search(gold.question, RECALL_DEPTH, mode=m))) for m in modes)
+            prediction = replace(prediction, ranks_by_retrieval=by_mode)
+        predictions.append(prediction)
     return predictions
+
+
+def _gold_rank(gold: GoldQuestion, hits: Sequence[Hit]) -> int | None:
+    return next((h.rank for h in hits if h.passage.doc_id == gold.doc_id), None) if gold.doc_id else None
 
 
 def run_reader(
@@ -179,7 +192,7 @@ def _unusable(gold: GoldQuestion, threshold: float, err: QuestionError) -> Predi
     )  # fmt: skip
 
 
-def _gold_passage(gold: GoldQuestion, index: BM25Index) -> str | None:
+def _gold_passage(gold: GoldQuestion, index: BM25Index | HybridIndex) -> str | None:
     if gold.doc_id is None or not gold.answers:
         return None
     return _containing(gold, index.passages_of(gold.doc_id))

@@ -31,6 +31,9 @@ class Summary:
     threshold: float
     top_k: int
     errors: int = 0
+    # The retrieval mode the answers came from, and recall@k by each mode the index can search by.
+    retrieval: str = "bm25"
+    recall_by_retrieval: dict[str, dict[str, float]] | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The summary object of ARCHITECTURE.md, plus the counts and settings that produced it."""
@@ -51,6 +54,12 @@ class Summary:
             "no_answer_threshold": self.threshold,
             "top_k": self.top_k,
             "errors": self.errors,
+            "retrieval": self.retrieval,
+            "recall_by_retrieval": (
+                {mode: {k: _round(v, 4) for k, v in recall.items()} for mode, recall in self.recall_by_retrieval.items()}
+                if self.recall_by_retrieval
+                else None
+            ),
         }
 
     def rows(self) -> list[tuple[str, str]]:
@@ -67,11 +76,17 @@ class Summary:
             ("latency p50 / p95 (ms)", f"{_fmt(latency['p50'])} / {_fmt(latency['p95'])}"),
             ("reader / mode", f"{self.reader} / {self.mode}"),
             ("no-answer threshold / top-k", f"{self.threshold:g} / {self.top_k}"),
+            ("retrieval", self.retrieval),
+            *(
+                (f"recall@1 / 3 / 5 / 10 by {mode}", " / ".join(_fmt(s["recall_by_retrieval"][mode][k]) for k in ("1", "3", "5", "10")))
+                for mode in (self.recall_by_retrieval or {})
+            ),
         ]
 
 
 def summarize(
-    predictions: Sequence[Prediction], reader: str, mode: str, top_k: int, threshold: float | None = None
+    predictions: Sequence[Prediction], reader: str, mode: str, top_k: int, threshold: float | None = None,
+    retrieval: str = "bm25",
 ) -> Summary:
     """Scores over all `predictions`; recall/MRR only in pipeline mode, over the answerable questions."""
     if not predictions:
@@ -100,7 +115,20 @@ def summarize(
         threshold=predictions[0].threshold,
         top_k=top_k,
         errors=sum(p.error is not None for p in predictions),
+        retrieval=retrieval,
+        recall_by_retrieval=_recall_by_retrieval(answerable) if retrieved else None,
     )
+
+
+def _recall_by_retrieval(answerable: Sequence[Prediction]) -> dict[str, dict[str, float]] | None:
+    modes = [mode for mode, _ in answerable[0].ranks_by_retrieval] if answerable else []
+    if not modes:
+        return None
+    recall: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        ranks = [dict(p.ranks_by_retrieval).get(mode) for p in answerable]
+        recall[mode] = {str(k): _mean(r is not None and r <= k for r in ranks) for k in RECALL_KS}
+    return recall
 
 
 def recall_at(predictions: Sequence[Prediction], k: int) -> float:
