@@ -39,7 +39,7 @@ def serve(pipeline: Pipeline, tmp_path: Path) -> Iterator[Callable[..., TestClie
     clients: list[TestClient] = []
 
     def start(**overrides: object) -> TestClient:
-        values: dict[str, object] = {"corpus": SEEDS, "telegram_feedback_file": tmp_path / "feedback.jsonl"}
+        values: dict[str, object] = {"corpus": SEEDS, "data_dir": tmp_path / "data"}
         values.update(overrides)
         client = TestClient(create_app(Settings(**values), pipeline), raise_server_exceptions=False)
         clients.append(client.__enter__())
@@ -171,13 +171,13 @@ def test_metrics_count_requests_stages_and_no_answers(serve):
     assert "sanad_no_answer_ratio 0.5" in text
 
 
-def test_feedback_is_appended_beside_the_bots_votes(serve, tmp_path):
+def test_feedback_is_appended_to_the_web_feedback_file(serve, tmp_path):
     client = serve()
     vote = {"question": SPOKESMAN_Q, "answer": "ماثيو ميلر", "doc_id": "003", "score": 0.9, "reader": "rules"}
     vote["vote"] = "up"
     assert client.post("/v1/feedback", json=vote).status_code == 201
     assert client.post("/v1/feedback", json={**vote, "vote": "maybe"}).status_code == 422
-    lines = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (tmp_path / "data" / "web_feedback.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     stored = json.loads(lines[0])
     assert stored["front_end"] == "web" and stored["vote"] == "up" and stored["time"]

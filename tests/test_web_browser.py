@@ -47,7 +47,7 @@ pytestmark = pytest.mark.skipif(
 def server_url(seed_index, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`sanad serve`'s app on a free loopback port, in a thread; the fixed rule reader (these tests check
     the page; tests/test_web.py checks the default reader end to end)."""
-    settings = Settings(corpus=SEEDS, telegram_feedback_file=tmp_path_factory.mktemp("votes") / "feedback.jsonl")
+    settings = Settings(corpus=SEEDS, data_dir=tmp_path_factory.mktemp("data"))
     app = create_app(settings, Pipeline(seed_index, HeuristicReader(), no_answer_threshold=0.2))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

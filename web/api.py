@@ -15,7 +15,7 @@ from qa.config import ReaderKind
 from qa.question import QuestionError, check_question
 from qa.types import Citation
 from web.errors import ApiError, question_error
-from web.feedback import record_vote
+from web.feedback import WEB_FEEDBACK_FILE, record_vote
 from web.state import ServerState
 
 
@@ -126,7 +126,7 @@ async def document(doc_id: str, request: Request) -> dict[str, object]:
 @router.post("/feedback", status_code=201)
 async def feedback(vote: Vote, request: Request) -> dict[str, bool]:
     """A 👍/👎 on an answer, stored with the bot's votes."""
-    path = ServerState.of(request).settings.telegram_feedback_file
+    path = ServerState.of(request).settings.data_dir / WEB_FEEDBACK_FILE
     await asyncio.to_thread(record_vote, path, vote.model_dump())
     return {"recorded": True}
 

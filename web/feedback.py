@@ -1,4 +1,5 @@
-"""The page's 👍/👎 votes, appended to the bot's feedback file (SANAD_TELEGRAM_FEEDBACK_FILE) as JSON Lines."""
+"""The page's 👍/👎 votes, appended as JSON Lines to `web_feedback.jsonl` in the data directory (SANAD_DATA_DIR),
+beside the bot's database (whose votes `sanad feedback export` writes; the page's are not in it yet)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+
+WEB_FEEDBACK_FILE = "web_feedback.jsonl"
 
 
 def record_vote(path: Path, vote: dict[str, Any]) -> dict[str, Any]:
