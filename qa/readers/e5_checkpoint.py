@@ -210,7 +210,6 @@ def hf_tokenizer(e5: E5File, keep: Sequence[int] | None = None) -> Any:
     in that order; the specials must be among them)."""
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
-    from transformers import PreTrainedTokenizerFast
 
     ids = list(range(len(e5.pieces))) if keep is None else list(keep)
     position = {old: new for new, old in enumerate(ids)}
@@ -230,10 +229,18 @@ def hf_tokenizer(e5: E5File, keep: Sequence[int] | None = None) -> Any:
         special_tokens=[("<s>", bos), ("</s>", eos)],
     )
     model.add_special_tokens(list(specials))
+    return fast_tokenizer(model, e5.max_positions)
+
+
+def fast_tokenizer(tokenizer: Any, max_length: int) -> Any:
+    """A `tokenizers.Tokenizer` built by `hf_tokenizer` (or read back from its tokenizer.json) as the
+    `PreTrainedTokenizerFast` the QA model trains with: XLM-R's special tokens, no token types."""
+    from transformers import PreTrainedTokenizerFast
+
     return PreTrainedTokenizerFast(
-        tokenizer_object=model,
+        tokenizer_object=tokenizer,
         bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
-        pad_token="<pad>", model_max_length=e5.max_positions,
+        pad_token="<pad>", model_max_length=max_length,
         model_input_names=["input_ids", "attention_mask"],
     )
 

@@ -74,10 +74,9 @@ def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) ->
     import torch
     from onnx import numpy_helper
     from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
 
-    from qa.readers.e5_checkpoint import qa_model, read_e5_file
-    from qa.readers.neural_train import _save_model_folder
+    from qa.readers.e5_checkpoint import fast_tokenizer, qa_model, read_e5_file
+    from qa.readers.neural_train import save_model_folder
 
     graph = onnx.load(str(reader_dir / MODEL_FILE)).graph
     arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -114,14 +113,10 @@ def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) ->
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     if [m for m in missing if "pooler" not in m] or unexpected:
         raise ValueError(f"{reader_dir} does not fit the base model: missing {missing}, unexpected {unexpected}")
-    hf = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
-        unk_token="<unk>", pad_token="<pad>", model_max_length=e5.max_positions,
-        model_input_names=["input_ids", "attention_mask"],
-    )
+    hf = fast_tokenizer(tokenizer, e5.max_positions)
     files: dict[str, Any] = {"kept_pieces.json": keep}
     record = json.loads((reader_dir / READER_FILE).read_text(encoding="utf-8")).get("training")
     if record:
         files["training.json"] = record  # a continued run records what it continued
-    _save_model_folder(out, model.eval(), hf, files)
+    save_model_folder(out, model.eval(), hf, files)
     return out

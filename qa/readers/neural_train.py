@@ -215,7 +215,7 @@ def prepare(out: Path, plan: TrainPlan) -> tuple[Any, Any]:
     log.info("vocabulary pruned to %d of %d pieces", len(keep), len(e5.pieces))
     tokenizer = hf_tokenizer(e5, keep)
     model = qa_model(e5, keep, layers=plan.layers)
-    _save_model_folder(base, model, tokenizer, {"kept_pieces.json": keep})
+    save_model_folder(base, model, tokenizer, {"kept_pieces.json": keep})
     return tokenizer, model
 
 
@@ -238,7 +238,7 @@ def repruned(model_dir: Path, out: Path, plan: TrainPlan) -> Path:
     files: dict[str, Any] = {"kept_pieces.json": keep}
     if record.is_file():
         files["training.json"] = json.loads(record.read_text(encoding="utf-8"))
-    _save_model_folder(out, model, hf_tokenizer(e5, keep), files)
+    save_model_folder(out, model, hf_tokenizer(e5, keep), files)
     return out
 
 
@@ -341,7 +341,7 @@ def train(out: Path, plan: TrainPlan, resume: bool = False, max_minutes: float |
     }
     if plan.init is not None and (plan.init / "training.json").is_file():
         record["continued_from"] = json.loads((plan.init / "training.json").read_text(encoding="utf-8"))
-    _save_model_folder(final, model, tokenizer, {"training.json": record})
+    save_model_folder(final, model, tokenizer, {"training.json": record})
     return final
 
 
@@ -386,7 +386,7 @@ def _save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, s
     log.info("checkpoint at step %d of %d (%.1f%%)", step, total, 100 * step / max(1, total))
 
 
-def _save_model_folder(folder: Path, model: Any, tokenizer: Any, files: dict[str, Any]) -> None:
+def save_model_folder(folder: Path, model: Any, tokenizer: Any, files: dict[str, Any]) -> None:
     """`model`, `tokenizer` and the JSON `files` written to a staging folder, then swapped into place:
     a kill mid-save leaves the previous folder (or none), never half of one. `folder` is one this
     module made (base, model, or an export's source), so replacing it deletes nothing of the user's."""
