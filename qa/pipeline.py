@@ -12,7 +12,7 @@ from pathlib import Path
 from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
-from qa.select import closest_passages, select_answer
+from qa.selection import closest_passages, select_answer
 from qa.types import Answer, Citation
 from retrieval.analyze import Analyzer
 from retrieval.dense import Embedder, VectorCache

@@ -5,7 +5,7 @@ import pytest
 from qa.pipeline import Pipeline
 from qa.question import MAX_QUESTION_CHARS, QuestionError, check_question
 from qa.readers.embedded import EmbeddedReader
-from qa.select import select_answer
+from qa.selection import select_answer
 from qa.types import Answer, Citation
 from retrieval.types import Hit, Passage
 

@@ -19,7 +19,7 @@ from qa.metrics import exact_match, f1_score
 from qa.pipeline import Pipeline
 from qa.question import QuestionError
 from qa.readers.base import Reader
-from qa.select import select_answer
+from qa.selection import select_answer
 from qa.types import Answer
 from retrieval.chunk import chunk_document
 from retrieval.hybrid import HybridIndex
