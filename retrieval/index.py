@@ -74,7 +74,7 @@ _BLOCK = 1024
 REBUILD = "Rebuild it with `sanad index`."
 
 
-class IndexError_(Exception):
+class IndexUnusable(Exception):
     """An index cannot be used as it is; the message says why and what to do.
 
     `problem` is the message without the advice, for when Sanad rebuilds the index by itself.
@@ -85,11 +85,11 @@ class IndexError_(Exception):
         self.problem = problem
 
 
-class IndexMismatch(IndexError_):
+class IndexMismatch(IndexUnusable):
     """The index was built with other settings or from another corpus."""
 
 
-class IndexDamaged(IndexError_):
+class IndexDamaged(IndexUnusable):
     """The index folder is incomplete or unreadable."""
 
 
@@ -168,13 +168,13 @@ class BM25Index:
             passages = [p for doc in documents for p in chunk_document(doc, settings.max_sentences, settings.max_chars)]
         passages = list(passages)
         if not passages:
-            raise IndexError_("The corpus has no text to index.", advice="")
+            raise IndexUnusable("The corpus has no text to index.", advice="")
         # A bar on a terminal only: in a log file or a pipe it is a line of carriage returns.
         show = len(passages) >= PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
         vocab: dict[str, int] = {}
         term_ids, passage_ids = _analyze(passages, settings.analyzer, vocab, show)
         if not vocab:
-            raise IndexError_("The corpus has no indexable words (only stopwords or symbols).", advice="")
+            raise IndexUnusable("The corpus has no indexable words (only stopwords or symbols).", advice="")
         retriever = bm25s.BM25(k1=settings.k1, b=settings.b, method=_BM25_METHOD, idf_method=_BM25_IDF)
         retriever.scores = _score_matrix(term_ids, passage_ids, len(passages), len(vocab), settings.k1, settings.b)
         retriever.vocab_dict = vocab
@@ -400,7 +400,7 @@ def stored_vectors(folder: Path) -> dict[bytes, np.ndarray]:
             return {}
         matrix = _load_vectors(folder, manifest, int(manifest["dense"].get("passages", -1)))
         keys = np.load(folder / VECTOR_KEYS)
-    except (IndexError_, OSError, ValueError, TypeError) as err:
+    except (IndexUnusable, OSError, ValueError, TypeError) as err:
         log.info("no reusable vectors in %s: %s", folder, err)
         return {}
     if len(keys) != len(matrix):

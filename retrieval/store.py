@@ -18,7 +18,7 @@ from retrieval.index import (
     MANIFEST,
     BM25Index,
     BuildSettings,
-    IndexError_,
+    IndexUnusable,
     check_index_location,
     holds_index,
     read_manifest,
@@ -146,7 +146,7 @@ def open_index(
                 add_vectors(index, folder, vectors)
             return index
         problem = f"The corpus {corpus} changed since the index in {folder} was built."
-    except IndexError_ as err:
+    except IndexUnusable as err:
         problem = err.problem
     log.info("rebuilding the index in %s: %s", folder, problem)
     _tell(notices, f"{problem} Rebuilding it from {corpus}.")
@@ -157,7 +157,7 @@ def recorded_corpus(folder: Path) -> Path | None:
     """The corpus the index in `folder` was built from, as its manifest records it (None if it does not)."""
     try:
         path = read_manifest(folder).get("corpus_path")
-    except IndexError_:
+    except IndexUnusable:
         return None
     return Path(path) if isinstance(path, str) and path else None
 

@@ -156,7 +156,9 @@ def run_reader(
         except QuestionError as err:
             predictions.append(_unusable(gold, threshold, err))
             continue
-        answer = select_answer(gold.question, hits, [], candidates, documents, 0.0, 1.0, reader.name)
+        answer = select_answer(
+            gold.question, hits, [], candidates, documents, threshold=0.0, reader_weight=1.0, reader_name=reader.name
+        )
         answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
         gold_passage = _containing(gold, [h.passage for h in hits])
         predictions.append(_prediction(gold, answer, threshold, None, gold_passage))

@@ -44,9 +44,9 @@ class EmbeddedReader:
         cands = candidates(info, [p.text for p in passages])
         if not len(cands):
             return []
-        raw = self.model.raw(cands, info.kind)
-        order = np.argsort(-raw, kind="stable")[: self.max_answers * 3]
-        scores = self.model.probability(raw[order])
+        linear = self.model.linear_scores(cands, info.kind)
+        order = np.argsort(-linear, kind="stable")[: self.max_answers * 3]
+        scores = self.model.probability(linear[order])
         answers: list[Answer] = []
         taken: list[tuple[int, int, int]] = []
         for rank, index in enumerate(order):

@@ -34,13 +34,13 @@ class SpanModel:
     calibration: tuple[float, float]  # (slope, intercept) applied to the linear score
     meta: dict
 
-    def raw(self, cands: Candidates, kind: str) -> np.ndarray:
+    def linear_scores(self, cands: Candidates, kind: str) -> np.ndarray:
         """Linear scores of candidates for a question of `kind` (higher is better)."""
         return cands.linear_scores(kind, self.weights, self.bias)
 
-    def probability(self, raw: np.ndarray) -> np.ndarray:
+    def probability(self, linear: np.ndarray) -> np.ndarray:
         slope, intercept = self.calibration
-        return 1.0 / (1.0 + np.exp(-(slope * raw + intercept)))
+        return 1.0 / (1.0 + np.exp(-(slope * linear + intercept)))
 
     def to_json(self) -> dict:
         return {

@@ -220,7 +220,7 @@ def evaluate(model: SpanModel, examples: Iterable[Example]) -> dict[str, float]:
         info = question_info(e.question)
         cands = candidates(info, [e.context])
         if len(cands):
-            top = int(np.argmax(model.raw(cands, info.kind)))
+            top = int(np.argmax(model.linear_scores(cands, info.kind)))
             prediction: str | None = e.context[cands.start[top] : cands.end[top]]
         else:
             prediction = None
