@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.readers.embedded import EmbeddedReader
-from qa.readers.features import CROSS_FEATURES, candidates, question_info, question_kind
+from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, candidates, question_info, question_kind
 from qa.readers.span_model import ModelError, load_model, shipped_artifact
 from qa.readers.train import Example, _question_features, evaluate, fit, locate_answer
 from retrieval.chunk import chunk_document
@@ -157,3 +157,19 @@ def test_a_title_the_question_does_not_name_is_marked() -> None:
     assert by_text["وزير الخارجية أنتوني بلينكن"] == 1.0
     assert by_text["المتحدث باسم وزارة الخارجية ماثيو ميلر"] == 0.0  # the role the question asks about
     assert by_text["ماثيو ميلر"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"), [("وزيرها", "وزير"), ("بيانات", "بيان"), ("كتابهم", "كتاب"), ("بلدها", "بلد")]
+)
+def test_reader_and_index_share_one_analyzer(word: str, stem: str) -> None:
+    # The index's terms and the reader's question terms come from the same Analyzer: a suffix is
+    # stripped before the prefix, so «وزيرها» is «وزير», not «زير».
+    from retrieval.analyze import Analyzer
+
+    assert Analyzer().terms(word) == [stem]
+    assert question_info(f"ما {word}؟").terms == {stem}
+    # The passage side matches through the same term: the word counts as a question word in the span.
+    cands = candidates(question_info(f"ما {word}؟"), [f"قال {word} اليوم"])
+    matched = cands.base[:, list(BASE_FEATURES).index("any_matched")]
+    assert matched.max() == 1.0

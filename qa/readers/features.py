@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from retrieval.analyze import stopwords, strip_article, strip_prefix, strip_suffix
+from retrieval.analyze import Analyzer, stopwords, strip_article
 from retrieval.chunk import sentence_spans
 from retrieval.normalize import normalized_words
 from retrieval.words import Word, words
@@ -34,7 +33,7 @@ _KIND_WORDS = {
     "how": {"كيف", "ازاي"},
     "why": {"لماذا", "ليش", "ليه", "لم"},
     "yes_no": {"هل", "اهل"},
-    "which": {"اي", "ايه", "ايش", "شو", "بأي", "باي", "لاي", "فاي"},
+    "which": {"اي", "ايه", "ايش", "شو", "باي", "لاي", "فاي"},
     "what": {"ما", "ماذا", "ماهو", "ماهي", "مالذي", "بماذا", "لما"},
 }
 # «في أي عام ...» asks when, «في أي مدينة ...» asks where: the noun after أي decides.
@@ -52,14 +51,15 @@ _MONTHS = {
     "ديسمبر", "كانون", "شباط", "اذار", "نيسان", "ايار", "حزيران", "تموز", "اب", "ايلول", "تشرين",
     "السبت", "الاحد", "الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "صباح", "مساء",
 }
-_TIME_WORDS = {"عام", "سنه", "قرن", "القرن", "العام", "هجري", "ميلادي", "هـ", "م", "ق"}
+# «هـ» (hijri) is written «ه» here: normalization drops the tatweel.
+_TIME_WORDS = {"عام", "سنه", "قرن", "القرن", "العام", "هجري", "ميلادي", "ه", "م", "ق"}
 # Stems (article stripped) of titles and roles that name a person's position.
 _TITLES = {
     "وزير", "رئيس", "متحدث", "ملك", "امير", "سفير", "مدير", "قائد", "زعيم", "نائب", "امين", "مستشار",
-    "سلطان", "خليفه", "شيخ", "امام", "دكتور", "مبعوث", "مندوب", "ناطق", "حاكم", "قاضي", "اللواء", "لواء",
-    "العميد", "عميد", "جنرال", "كاتب", "شاعر", "صحفي", "عالم", "فيلسوف", "مؤسس", "رئيسه", "وزيره",
+    "سلطان", "خليفه", "شيخ", "امام", "دكتور", "مبعوث", "مندوب", "ناطق", "حاكم", "قاضي", "لواء", "عميد",
+    "جنرال", "كاتب", "شاعر", "صحفي", "عالم", "فيلسوف", "مؤسس", "رئيسه", "وزيره",
 }
-_PLACE_PREPS = {"في", "بمدينه", "بمدينة", "الي", "شمال", "جنوب", "شرق", "غرب", "وسط", "قرب", "مدينه", "عاصمه", "دوله", "ولايه"}
+_PLACE_PREPS = {"في", "بمدينه", "الي", "شمال", "جنوب", "شرق", "غرب", "وسط", "قرب", "مدينه", "عاصمه", "دوله", "ولايه"}
 _COPULAS = {"هو", "هي", "هم", "وهو", "وهي", "كان", "كانت", "يعد", "تعد", "يعتبر", "تعتبر", "اي", "يسمي", "تسمي", "بانه", "بانها"}
 _CAUSE_WORDS = {"بسبب", "لان", "لانه", "لانها", "نتيجه", "بهدف", "لكي", "كي", "حيث", "اذ", "لاجل", "سبب"}
 _DIGIT_RE = re.compile(r"\d")
@@ -80,13 +80,13 @@ BASE_FEATURES = (
     "sent_coverage", "sent_best", "sent_rank_log", "sent_matched_log", "span_rel_pos", "sent_rel_pos",
     "left_matched_x_punct_after", "left_matched_x_best", "right_matched_x_punct_before", "copula_x_best",
     "cause_start", "cause_inside", "sent_len_log", "passage_sents_log", "whole_sentence",
-    "sent_wcoverage", "sent_wbest", "sent_wrank_log", "sent_bigrams", "window_match", "window_match_left",
-    "window_match_right", "wcoverage_x_left_matched", "wcoverage_x_punct_after", "wcoverage_x_len_log",
+    "sent_idf_coverage", "sent_idf_best", "sent_idf_rank_log", "sent_bigrams", "window_match", "window_match_left",
+    "window_match_right", "idf_coverage_x_left_matched", "idf_coverage_x_punct_after", "idf_coverage_x_len_log",
     "matched_run_before", "matched_run_after",
     "punct_inside", "first_clause", "clause_word_after", "clause_word_start", "paren_after", "start_matched",
     "end_matched", "unmatched_content_log", "after_last_match", "before_first_match", "rest_of_clause",
-    "rest_of_clause_x_wbest", "first_clause_x_wbest", "gap_after_last_match", "wbest_x_len_log",
-    "gap_segment", "gap_segment_x_wbest", "gap_segment_left_match", "gap_segment_both_match",
+    "rest_of_clause_x_idf_best", "first_clause_x_idf_best", "gap_after_last_match", "idf_best_x_len_log",
+    "gap_segment", "gap_segment_x_idf_best", "gap_segment_left_match", "gap_segment_both_match",
 )
 _BOUNDARY = BASE_FEATURES[BASE_FEATURES.index("punct_inside") :]
 _CROSSED_BOUNDARY = (
@@ -188,19 +188,15 @@ def question_kind(question: str) -> str:
     return "other"
 
 
-def stem(norm: str) -> str:
-    """The light stem used for overlap between question and passage words."""
-    return _stem(norm)
-
-
-@lru_cache(maxsize=1 << 18)
-def _stem(norm: str) -> str:
-    return strip_suffix(strip_prefix(norm))
+# Question and passage words are matched through the index's own analyzer (one stemmer, one stopword
+# list), as DrQA rebuilds the index's tokenizer on the query side.
+_ANALYZER = Analyzer()
 
 
 def _question_terms(question: str) -> list[str]:
-    stop = stopwords()
-    return [_stem(w) for w in normalized_words(question) if w not in stop and len(w) > 1]
+    # One-letter words (a bare «و», an «م» for a year) carry no content; every longer word keeps a stem
+    # of two letters or more, so the filter on the term is the filter on the word.
+    return [t for t in _ANALYZER.terms(question) if len(t) > 1]
 
 
 def candidates(info: QuestionInfo, passages: Sequence[str]) -> Candidates:
@@ -235,7 +231,7 @@ class _Sentence:
     matched: np.ndarray
     coverage: float
     n_matched: int
-    wcoverage: float = 0.0
+    idf_coverage: float = 0.0
     bigrams: int = 0
     weight: np.ndarray | None = None  # per word: the IDF weight of its question term, 0 if unmatched
 
@@ -256,7 +252,7 @@ def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tup
         sent = all_words[first:position]
         if not sent:
             continue
-        stems = [_stem(w.norm) for w in sent]
+        stems = [_ANALYZER.term(w.norm) for w in sent]
         matched = np.array([t in terms for t in stems], dtype=bool)
         found = {t for t, m in zip(stems, matched) if m}
         coverage = len(found) / len(terms) if terms else 0.0
@@ -265,10 +261,10 @@ def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tup
         return []
     _weigh(sentences, info)
     rank, best = _ranks([s.coverage for s in sentences])
-    wrank, wbest = _ranks([s.wcoverage for s in sentences])
+    idf_rank, idf_best = _ranks([s.idf_coverage for s in sentences])
     return [
         _sentence_candidates(text, p_index, sentence, s_index, len(sentences), int(rank[s_index]), bool(best[s_index]),
-                             int(wrank[s_index]), bool(wbest[s_index]))
+                             int(idf_rank[s_index]), bool(idf_best[s_index]))
         for s_index, sentence in enumerate(sentences)
     ]
 
@@ -297,14 +293,14 @@ def _weigh(sentences: list[_Sentence], info: QuestionInfo) -> None:
     pairs = {(a, b) for a, b in zip(ordered, ordered[1:])}
     for s in sentences:
         found = {t for t, m in zip(s.stems, s.matched) if m}
-        s.wcoverage = sum(idf[t] for t in sorted(found)) / total
+        s.idf_coverage = sum(idf[t] for t in sorted(found)) / total
         s.bigrams = sum((a, b) in pairs for a, b in zip(s.stems, s.stems[1:]))
         s.weight = np.array([idf[t] if m else 0.0 for t, m in zip(s.stems, s.matched)], dtype=np.float32)
 
 
 def _sentence_candidates(
     text: str, p_index: int, s: _Sentence, s_index: int, n_sents: int, rank: int, is_best: bool,
-    wrank: int, is_wbest: bool,
+    idf_rank: int, is_idf_best: bool,
 ) -> tuple[np.ndarray, ...]:
     sent = s.words
     m = len(sent)
@@ -316,7 +312,7 @@ def _sentence_candidates(
     year = np.array([bool(_YEAR_RE.match(n)) for n in norms], dtype=np.float32)
     month = np.array([n in _MONTHS or strip_article(n) in _MONTHS for n in norms], dtype=np.float32)
     time_word = np.array([n in _TIME_WORDS for n in norms], dtype=np.float32)
-    title = np.array([strip_article(n) in _TITLES or _stem(n) in _TITLES for n in norms], dtype=np.float32)
+    title = np.array([strip_article(n) in _TITLES or _ANALYZER.stem(n) in _TITLES for n in norms], dtype=np.float32)
     latin = np.array([bool(_LATIN_RE.search(n)) for n in norms], dtype=np.float32)
     place_prep = np.array([n in _PLACE_PREPS for n in norms], dtype=np.float32)
     copula = np.array([n in _COPULAS for n in norms], dtype=np.float32)
@@ -436,24 +432,24 @@ def _sentence_candidates(
     lo, hi = np.maximum(i - _WINDOW, 0), np.minimum(j + 1 + _WINDOW, m)
     window_left = (prefix_w[i] - prefix_w[lo]).astype(np.float32)
     window_right = (prefix_w[hi] - prefix_w[j + 1]).astype(np.float32)
-    wcov = np.float32(s.wcoverage)
+    idf_cov = np.float32(s.idf_coverage)
     extra = np.column_stack(
         [
-            np.full(n, wcov, np.float32),
-            np.full(n, float(is_wbest), np.float32),
-            np.full(n, np.log1p(wrank), np.float32),
+            np.full(n, idf_cov, np.float32),
+            np.full(n, float(is_idf_best), np.float32),
+            np.full(n, np.log1p(idf_rank), np.float32),
             np.full(n, np.log1p(s.bigrams), np.float32),
             np.log1p(window_left + window_right) / 2,
             np.log1p(window_left) / 2,
             np.log1p(window_right) / 2,
-            wcov * left_m,
-            wcov * p_after,
-            wcov * np.log1p(length_f),
+            idf_cov * left_m,
+            idf_cov * p_after,
+            idf_cov * np.log1p(length_f),
             np.log1p(run_before[i]),
             np.log1p(run_after[j]),
         ]
     ).astype(np.float32)
-    boundary = _boundary_features(text, sent, s, matched, is_stop, i, j, is_wbest)
+    boundary = _boundary_features(text, sent, s, matched, is_stop, i, j, is_idf_best)
     base = np.concatenate([base, extra, boundary], axis=1)
 
     digits_in = span_sum(digit)
@@ -514,7 +510,7 @@ def _is_break(gap: str, left: str, right: str) -> bool:
 
 def _boundary_features(
     text: str, sent: list[Word], s: _Sentence, matched: np.ndarray, is_stop: np.ndarray,
-    i: np.ndarray, j: np.ndarray, is_wbest: bool,
+    i: np.ndarray, j: np.ndarray, is_idf_best: bool,
 ) -> np.ndarray:
     """Where a span sits against the clause structure: ARCD answers mostly run from just after the matched
     question phrase to the next punctuation mark or clause word."""
@@ -545,7 +541,7 @@ def _boundary_features(
     for k in range(m):
         last_match[k + 1] = k if matched[k] else last_match[k]
     gap_after_match = np.where(last_match[i] >= 0, i - last_match[i] - 1, 20.0)
-    wbest = float(is_wbest)
+    idf_best = float(is_idf_best)
     length = (j - i + 1).astype(np.float32)
     # A maximal run of new words between question words / punctuation: what the sentence adds to the question.
     left_m = np.concatenate([[0.0], matched])[i]
@@ -567,12 +563,12 @@ def _boundary_features(
             after_last,
             before_first,
             rest,
-            rest * wbest,
-            first_clause * wbest,
+            rest * idf_best,
+            first_clause * idf_best,
             np.log1p(gap_after_match) / 3,
-            wbest * np.log1p(length),
+            idf_best * np.log1p(length),
             segment,
-            segment * wbest,
+            segment * idf_best,
             segment * left_m,
             segment * left_m * right_m,
         ]
