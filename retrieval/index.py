@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from retrieval.analyze import Analyzer
+from retrieval.atomic import swap_folder
 from retrieval.chunk import chunk_document
 from retrieval.dense import KEY_BYTES, dense_signature, embedding_texts, passage_key
 from retrieval.locations import LocationError, ensure_writable_folder
@@ -332,7 +332,7 @@ class BM25Index:
             # The manifest goes last: a folder without one is never taken for an index.
             (staging / MANIFEST).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2), "utf-8")
             _fsync_tree(staging)
-            _swap_into_place(staging, target)
+            swap_folder(staging, target, retired_tag=_RETIRED)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -498,24 +498,6 @@ def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace `target` with `staging` so that at every instant one complete index is at `target` or none.
-
-    The caller has checked that `target` is missing, empty or an index: nothing else is ever removed.
-    """
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    retired = target.with_name(f".{target.name}.{_RETIRED}-{os.getpid()}-{secrets.token_hex(4)}")
-    os.replace(target, retired)
-    try:
-        os.replace(staging, target)
-    except OSError:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def holds_index(folder: Path) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import shutil
 import time
@@ -27,6 +26,7 @@ import numpy as np
 
 from qa.evaluation.gold import locate_answer
 from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model, read_e5_file
+from retrieval.atomic import atomic_path, swap_folder, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -375,12 +375,11 @@ def _save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, s
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "state.pt.tmp"
-    torch.save({
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-        "torch_rng": torch.get_rng_state(), "step": step, "losses": losses, "total": total,
-    }, tmp)
-    os.replace(tmp, folder / "state.pt")
+    with atomic_path(folder / "state.pt") as staging:
+        torch.save({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(), "step": step, "losses": losses, "total": total,
+        }, staging)
     _write_json(folder / "progress.json", {"step": step, "total": total,
                                            "loss": float(np.mean(losses[-50:])) if losses else None})
     log.info("checkpoint at step %d of %d (%.1f%%)", step, total, 100 * step / max(1, total))
@@ -396,12 +395,8 @@ def save_model_folder(folder: Path, model: Any, tokenizer: Any, files: dict[str,
     tokenizer.save_pretrained(staging)
     for name, data in files.items():
         _write_json(staging / name, data)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(staging, folder)
+    swap_folder(staging, folder)
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
