@@ -11,7 +11,7 @@ import pytest
 from qa.readers.embedded import EmbeddedReader
 from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, candidates, question_info, question_kind
 from qa.readers.span_model import ModelError, load_model, shipped_artifact
-from qa.readers.train import Example, _question_features, evaluate, fit, locate_answer
+from qa.readers.train import Example, _question_features, evaluate, fit, load_squad
 from retrieval.chunk import chunk_document
 from retrieval.types import Document, Passage
 
@@ -94,11 +94,17 @@ def test_question_kinds() -> None:
     assert question_kind("من هو جمال خاشقجي؟") == "who"
 
 
-def test_locate_answer_by_text_when_start_is_wrong() -> None:
+def test_training_examples_locate_the_answer_by_text_when_start_is_wrong(tmp_path: Path) -> None:
     context = "ولد في القاهرة عام 1950 ثم انتقل إلى القاهرة."
-    assert locate_answer(context, {"text": "القاهرة", "answer_start": 40}) == (37, 44)
-    assert locate_answer(context, {"text": "القاهرة", "answer_start": 0}) == (7, 14)
-    assert locate_answer(context, {"text": "دمشق", "answer_start": 0}) == (-1, -1)
+    qas = [
+        {"id": "late", "question": "أين؟", "answers": [{"text": "القاهرة", "answer_start": 40}]},
+        {"id": "early", "question": "أين؟", "answers": [{"text": "القاهرة", "answer_start": 0}]},
+        {"id": "absent", "question": "أين؟", "answers": [{"text": "دمشق", "answer_start": 0}]},
+    ]
+    squad = tmp_path / "train.json"
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": context, "qas": qas}]}]}), encoding="utf-8")
+    spans = {e.id: (e.start, e.end) for e in load_squad(squad)}
+    assert spans == {"late": (37, 44), "early": (7, 14), "absent": (-1, -1)}
 
 
 def _example(i: int, group: str, question: str, context: str, answer: str) -> Example:

@@ -22,6 +22,7 @@ import numpy as np
 
 from qa.config import PROJECT_ROOT
 from qa.metrics import f1_score
+from qa.squad import read_squad
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
@@ -42,23 +43,12 @@ class Question:
 
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
     """SQuAD-format questions with their gold paragraph and first gold answer's offset."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    questions = []
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answers = qa.get("answers") or []
-                if not answers:
-                    continue
-                questions.append(
-                    Question(
-                        str(qa["id"]),
-                        qa["question"],
-                        paragraph["context"],
-                        [a["text"] for a in answers],
-                        int(answers[0]["answer_start"]),
-                    )
-                )
+    questions = [
+        Question(qa.id, qa.question, paragraph.context, [a.text for a in qa.answers], qa.answers[0].start or 0)
+        for paragraph in read_squad(path)
+        for qa in paragraph.questions
+        if qa.answers
+    ]
     return questions[:limit] if limit else questions
 
 

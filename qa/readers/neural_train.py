@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.evaluation.gold import locate_answer
 from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model, read_e5_file
+from qa.squad import locate_answer, read_squad
 from retrieval.atomic import atomic_path, swap_folder, write_atomic
 
 log = logging.getLogger(__name__)
@@ -91,20 +91,18 @@ class TrainPlan:
 
 def load_examples(path: Path) -> list[QAExample]:
     """SQuAD v1.1 / v2.0 JSON; answers located by text nearest their given start, unfound ones dropped."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
     examples: list[QAExample] = []
-    for article in data["data"]:
-        for paragraph in article["paragraphs"]:
-            context = paragraph["context"]
-            for qa in paragraph["qas"]:
-                if qa.get("is_impossible") or not qa.get("answers"):
-                    examples.append(QAExample(qa["id"], qa["question"], context, -1, ""))
-                    continue
-                first = qa["answers"][0]
-                text = first["text"].strip()
-                start = locate_answer(context, text, int(first.get("answer_start", 0))) if text else None
-                if start is not None:
-                    examples.append(QAExample(qa["id"], qa["question"], context, start, text))
+    for paragraph in read_squad(path):
+        context = paragraph.context
+        for qa in paragraph.questions:
+            if qa.impossible or not qa.answers:
+                examples.append(QAExample(qa.id, qa.question, context, -1, ""))
+                continue
+            first = qa.answers[0]
+            text = first.text.strip()
+            start = locate_answer(context, text, first.start or 0) if text else None
+            if start is not None:
+                examples.append(QAExample(qa.id, qa.question, context, start, text))
     return examples
 
 
