@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from qa.readers.base import Span, distinct_answers
 from qa.types import Answer, Citation
-from retrieval.normalize import normalize
 from retrieval.types import Document, Hit
 
 # How many other places an answer also cites, and how many passages a no-answer shows.
@@ -91,18 +91,10 @@ def _drop_duplicates(answers: list[Answer], hits: Sequence[Hit]) -> list[Answer]
     offsets; document offsets (passage start + span offset) reveal that.
     """
     passage_start = {h.passage.id: h.passage.start for h in hits}
-    kept: list[Answer] = []
-    seen_text: set[str] = set()
-    seen_spans: list[tuple[str, int, int]] = []
-    for answer in answers:
+
+    def document_span(answer: Answer) -> Span:
         c = answer.citations[0]
-        key = normalize(answer.text or "")
         offset = passage_start.get(c.passage_id, 0)
-        span = (c.doc_id, offset + c.start, offset + c.end)
-        overlaps = any(d == span[0] and s < span[2] and span[1] < e for d, s, e in seen_spans)
-        if key in seen_text or overlaps:
-            continue
-        seen_text.add(key)
-        seen_spans.append(span)
-        kept.append(answer)
-    return kept
+        return c.doc_id, offset + c.start, offset + c.end
+
+    return distinct_answers(answers, document_span, same_text=True)

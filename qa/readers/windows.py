@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.readers.base import span_answer
+from qa.readers.base import distinct_answers, span_answer
 from qa.readers.decode import best_spans
 from qa.types import Answer
 from retrieval.types import Passage
@@ -136,13 +136,9 @@ def read_windows(
                     total = span.probability + null_p
                     score = span.probability / total if total else 0.0
                 answers.append(span_answer(question, passage, char_start, char_end, score, reader_name))
-    best: dict[tuple[str, int, int], Answer] = {}
-    for answer in answers:
-        c = answer.citations[0]
-        key = (c.passage_id, c.start, c.end)
-        if key not in best or answer.score > best[key].score:
-            best[key] = answer
-    return sorted(best.values(), key=lambda a: -a.score)[:max_answers]
+    # Overlapping windows find one span twice: the best-scored copy stays.
+    best_first = sorted(answers, key=lambda a: -a.score)
+    return distinct_answers(best_first, overlapping=False)[:max_answers]
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
