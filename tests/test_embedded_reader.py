@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from qa.readers.embedded import EmbeddedReader
-from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, candidates, question_info, question_kind
+from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, candidates
+from qa.readers.question_types import question_info, question_kind
 from qa.readers.span_model import ModelError, load_model, shipped_artifact
 from qa.readers.train import Example, _question_features, evaluate, fit, load_squad
 from retrieval.chunk import chunk_document
@@ -179,3 +180,4 @@ def test_reader_and_index_share_one_analyzer(word: str, stem: str) -> None:
     cands = candidates(question_info(f"ما {word}؟"), [f"قال {word} اليوم"])
     matched = cands.base[:, list(BASE_FEATURES).index("any_matched")]
     assert matched.max() == 1.0
+

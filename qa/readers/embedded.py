@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.readers.base import distinct_answers, span_answer
-from qa.readers.features import candidates, question_info
+from qa.readers.features import candidates
+from qa.readers.question_types import question_info
 from qa.readers.span_model import SpanModel, load_model
 from qa.types import Answer
 from retrieval.types import Passage

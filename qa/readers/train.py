@@ -21,7 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from qa.metrics import exact_match, f1_score
-from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, KINDS, Candidates, candidates, question_info
+from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, Candidates, candidates
+from qa.readers.question_types import KINDS, question_info
 from qa.readers.span_model import SpanModel
 from qa.squad import SquadAnswer, locate_answer, read_squad
 from retrieval.words import words
