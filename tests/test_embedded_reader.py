@@ -181,3 +181,14 @@ def test_reader_and_index_share_one_analyzer(word: str, stem: str) -> None:
     matched = cands.base[:, list(BASE_FEATURES).index("any_matched")]
     assert matched.max() == 1.0
 
+
+def test_every_lexicon_entry_is_in_normalized_spelling() -> None:
+    # Features compare normalized words with these lists; an entry that normalization would change
+    # (a hamza on alef, a final ة, a tatweel) could never match.
+    from qa.readers import lexicon
+    from retrieval.normalize import normalize
+
+    lists = {name: value for name, value in vars(lexicon).items() if name.isupper()}
+    entries = [(name, word) for name, value in lists.items() for group in (value.values() if isinstance(value, dict) else [value]) for word in group]
+    assert len(entries) > 200
+    assert [(name, word) for name, word in entries if normalize(word) != word] == []

@@ -1,5 +1,6 @@
-"""The embedded reader's Arabic word lists, meant in normalized spelling (alef forms folded, ى → ي,
-ة → ه, no tatweel), the spelling of the words they are compared with.
+"""The embedded reader's Arabic word lists, in normalized spelling (alef forms folded, ى → ي, ة → ه,
+hamza seats folded to ء, no tatweel), so that each entry can match a word as `retrieval.normalize`
+writes it (a test checks).
 
 Question typing reads the first group; candidate features the second.
 """
@@ -42,9 +43,9 @@ MONTHS = {
 TIME_WORDS = {"عام", "سنه", "قرن", "القرن", "العام", "هجري", "ميلادي", "ه", "م", "ق"}
 # Stems (article stripped) of titles and roles that name a person's position.
 TITLES = {
-    "وزير", "رئيس", "متحدث", "ملك", "امير", "سفير", "مدير", "قائد", "زعيم", "نائب", "امين", "مستشار",
+    "وزير", "رءيس", "متحدث", "ملك", "امير", "سفير", "مدير", "قاءد", "زعيم", "ناءب", "امين", "مستشار",
     "سلطان", "خليفه", "شيخ", "امام", "دكتور", "مبعوث", "مندوب", "ناطق", "حاكم", "قاضي", "لواء", "عميد",
-    "جنرال", "كاتب", "شاعر", "صحفي", "عالم", "فيلسوف", "مؤسس", "رئيسه", "وزيره",
+    "جنرال", "كاتب", "شاعر", "صحفي", "عالم", "فيلسوف", "مءسس", "رءيسه", "وزيره",
 }
 PLACE_PREPS = {"في", "بمدينه", "الي", "شمال", "جنوب", "شرق", "غرب", "وسط", "قرب", "مدينه", "عاصمه", "دوله", "ولايه"}
 COPULAS = {"هو", "هي", "هم", "وهو", "وهي", "كان", "كانت", "يعد", "تعد", "يعتبر", "تعتبر", "اي", "يسمي", "تسمي", "بانه", "بانها"}
