@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.corpus import CorpusError, load_corpus
-from retrieval.dense import PROGRESS_FROM, Embedder, VectorCache, count_missing, embed_passages
+from retrieval.dense import EMBED_PROGRESS_FROM, Embedder, VectorCache, count_missing, embed_passages
 from retrieval.index import (
     MANIFEST,
     BM25Index,
@@ -103,7 +103,7 @@ def add_vectors(
         # The index then answers with BM25, and the one who opened it says how to add the vectors.
         log.info("%d passages to embed, more than %d: left to `sanad index`", missing, vectors.limit)
         return
-    if missing >= PROGRESS_FROM:
+    if missing >= EMBED_PROGRESS_FROM:
         log.warning("embedding %d passages; Ctrl-C stops, and `sanad index` resumes where it stopped", missing)
     index.attach_vectors(embed_passages(texts, vectors.embedder, known or [], vectors.cache))
     index.save(folder)

@@ -30,7 +30,7 @@ from retrieval.types import Document, Hit, Passage
 RECALL_DEPTH = 10
 RECALL_KS = (1, 3, 5, 10)
 # Runs this long get a progress bar; the seeds' gold set finishes before one would be useful.
-PROGRESS_FROM = 50
+EVAL_PROGRESS_FROM = 50
 
 
 @dataclass(frozen=True)
@@ -215,5 +215,5 @@ def _whole(doc: Document) -> Passage:
 
 def _progress(questions: Sequence[GoldQuestion], progress: bool | None):
     # A bar on a terminal only: in a log file or a pipe it is a line of carriage returns.
-    show = len(questions) > PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
+    show = len(questions) > EVAL_PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
     return tqdm(questions, desc="Evaluating", unit="question", disable=not show, leave=False)
