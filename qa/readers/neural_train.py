@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model, read_e5_file
+from qa.readers.windows import encode_pairs
 from qa.squad import locate_answer, read_squad
 from retrieval.atomic import atomic_path, swap_folder, write_atomic
 
@@ -144,30 +145,23 @@ def encode_training_windows(
     windows: list[tuple[list[int], int, int]] = []
     for start_at in range(0, len(examples), 256):
         chunk = examples[start_at : start_at + 256]
-        enc = tokenizer(
-            [e.question for e in chunk],
-            [e.context for e in chunk],
-            truncation="only_second",
-            max_length=plan.max_length,
-            stride=plan.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
+        encoded = encode_pairs(
+            tokenizer.backend_tokenizer, [(e.question, e.context) for e in chunk], plan.max_length, plan.stride
         )
-        for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
-            example = chunk[sample]
-            ids = enc["input_ids"][w]
-            offsets = enc["offset_mapping"][w]
-            sequence = enc.sequence_ids(w)
+        for w, sample in enumerate(encoded.passage_index):
+            example = chunk[int(sample)]
+            ids = encoded.input_ids[w, : int(encoded.attention_mask[w].sum())].tolist()
+            offsets = encoded.offsets[w]
             start_token = end_token = 0
             if example.start >= 0:
                 char_start, char_end = example.start, example.start + len(example.answer)
-                context = [i for i, s in enumerate(sequence) if s == 1]
+                context = np.flatnonzero(encoded.context_mask[w]).tolist()
                 if context and offsets[context[0]][0] <= char_start and offsets[context[-1]][1] >= char_end:
                     start_token = next(i for i in context if offsets[i][1] > char_start)
                     end_token = next(i for i in reversed(context) if offsets[i][0] < char_end)
                 elif rng.random() >= plan.negative_window_rate:
                     continue
-            windows.append((list(ids), start_token, end_token))
+            windows.append((ids, start_token, end_token))
     return windows
 
 

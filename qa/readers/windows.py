@@ -55,14 +55,20 @@ def check_windowing(max_seq_length: int, doc_stride: int) -> None:
 def encode_windows(
     tokenizer: Any, question: str, passages: Sequence[Passage], max_length: int, stride: int
 ) -> Windows:
-    """Windows of `question` paired with each passage; `tokenizer` is a `tokenizers.Tokenizer`.
+    """Windows of `question` paired with each passage; `tokenizer` is a `tokenizers.Tokenizer`."""
+    return encode_pairs(tokenizer, [(question, p.text) for p in passages], max_length, stride)
 
-    The tokenizer object is configured for this call (truncation of the passage only, overflow with
+
+def encode_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int, stride: int) -> Windows:
+    """Windows of each (question, context) pair, `passage_index` naming the pair; the one window
+    encoder of serving and training. `tokenizer` is a `tokenizers.Tokenizer`.
+
+    The tokenizer object is configured for this call (truncation of the context only, overflow with
     `stride` tokens of overlap), as transformers' own call would; windows are padded to the longest.
     """
     tokenizer.no_padding()  # windows are padded here, to the longest of this call
     tokenizer.enable_truncation(max_length, stride=stride, strategy="only_second")
-    encodings = tokenizer.encode_batch([(question, p.text) for p in passages])
+    encodings = tokenizer.encode_batch(list(pairs))
     rows: list[Any] = []
     owners: list[int] = []
     for index, encoding in enumerate(encodings):
