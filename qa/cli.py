@@ -16,7 +16,7 @@ from qa.question import QuestionError
 from qa.readers.span_model import ModelError
 from qa.readers.transformers_reader import ReaderLoadError
 from retrieval.corpus import CorpusError
-from retrieval.index import IndexError_
+from retrieval.index import IndexUnusable
 from retrieval.locations import LocationError
 
 log = logging.getLogger("sanad")
@@ -44,7 +44,7 @@ _FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (GoldError, "gold", 2),
     (ModelError, "model", 2),
     (CorpusError, "corpus", 1),
-    (IndexError_, "index", 1),
+    (IndexUnusable, "index", 1),
     (ReaderLoadError, "reader", 1),
 )
 

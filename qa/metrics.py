@@ -36,8 +36,11 @@ def remove_format_characters(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
-def strip_article(word: str) -> str:
-    """ال, وال, بال, كال, فال, لل → removed (when at least two letters remain)."""
+def strip_answer_article(word: str) -> str:
+    """For comparing answers (EM/F1): ال, وال, بال, كال, فال, لل removed (when at least two letters remain).
+
+    Not the index's `retrieval.analyze.strip_article`: the metric keeps its own, SQuAD-style rule so that
+    scores stay comparable whatever the analyzer does."""
     return _CLITIC_ARTICLE_RE.sub("", word)
 
 
@@ -61,7 +64,7 @@ def normalize_answer(text: str) -> str:
     # The character rules are retrieval's normalizer (one spelling per letter, punctuation to spaces),
     # after removing the invisible characters it would otherwise turn into word breaks.
     words = drop_leading_preposition(drop_detached_clitics(normalize(remove_format_characters(text)).split()))
-    return " ".join(w for w in (strip_article(strip_leading_waw(w)) for w in words) if w)
+    return " ".join(w for w in (strip_answer_article(strip_leading_waw(w)) for w in words) if w)
 
 
 def exact_match(prediction: str | None, gold: Iterable[str]) -> float:

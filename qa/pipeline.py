@@ -12,7 +12,7 @@ from pathlib import Path
 from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
-from qa.select import closest_passages, select_answer
+from qa.selection import passage_citations, select_answer
 from qa.types import Answer, Citation
 from retrieval.analyze import Analyzer
 from retrieval.dense import Embedder, VectorCache
@@ -119,7 +119,7 @@ class Pipeline:
         spans = {hit.passage.id: span for hit, span in supporting.values()}
         chosen = [hit for hit, _ in supporting.values()]
         chosen += [hit for doc_id, hit in best_per_document.items() if doc_id not in supporting]
-        citations = closest_passages(chosen[:limit], self.index.documents, n=limit)
+        citations = passage_citations(chosen[:limit], self.index.documents, n=limit)
         return [replace(c, start=spans[c.passage_id][0], end=spans[c.passage_id][1]) if c.passage_id in spans else c
                 for c in citations]  # fmt: skip
 

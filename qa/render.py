@@ -73,7 +73,7 @@ def mark_answer(citation: Citation, color: bool) -> str:
     return _mark(citation.passage, citation.start, citation.end, color)
 
 
-def citation_heading(citation: Citation) -> str:
+def title_and_source(citation: Citation) -> str:
     """Title and source; the document id goes on a line of its own (`id_line`), where it cannot scramble them."""
     parts = [citation.title or citation.doc_id]
     if citation.source:
@@ -93,7 +93,7 @@ def render_answer(answer: Answer, color: bool = False) -> str:
         lines.append(f"الثقة: {confidence_word(answer.score)} ({answer.score:.2f})")
         if answer.citations:
             first = answer.citations[0]
-            lines.append(f"المصدر: {citation_heading(first)}")
+            lines.append(f"المصدر: {title_and_source(first)}")
             lines.append(id_line(first))
             lines.append(mark_answer(first, color))
     else:
@@ -101,7 +101,7 @@ def render_answer(answer: Answer, color: bool = False) -> str:
         if answer.citations:
             lines.append("أقرب المقاطع:")
             for number, citation in enumerate(answer.citations[:3], start=1):
-                lines.append(f"{number}. {citation_heading(citation)}")
+                lines.append(f"{number}. {title_and_source(citation)}")
                 lines.append(f"   {id_line(citation)}")
                 lines.append(f"   {_snippet(citation.passage)}")
     if is_mostly_latin(answer.question):
@@ -119,7 +119,7 @@ def render_sources(citations: list[Citation], color: bool = False) -> str:
             body = _mark(sentence, start, end, color)
         else:
             body = _snippet(citation.passage, 320)
-        blocks.append(f"[{number}] {citation_heading(citation)}\n{id_line(citation)}\n{body}")
+        blocks.append(f"[{number}] {title_and_source(citation)}\n{id_line(citation)}\n{body}")
     return "\n\n".join(blocks) if blocks else "لا توجد مصادر أخرى."
 
 

@@ -116,6 +116,10 @@ class Analyzer:
         """The stem of one normalized word."""
         return _STEM[self.stemmer](word)
 
+    def term(self, word: str) -> str:
+        """The index term of one normalized word, or "" for a stopword (what `terms` yields for it)."""
+        return _term(word, self.stemmer, self.remove_stopwords)
+
 
 _STEM = {
     "none": lambda word: word,

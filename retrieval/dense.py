@@ -42,7 +42,7 @@ BATCH = 16
 FLUSH_EVERY = 256
 FLUSH_SECONDS = 30.0
 # A progress bar from this many passages to embed on (on a terminal).
-PROGRESS_FROM = 50
+EMBED_PROGRESS_FROM = 50
 KEY_BYTES = 16
 # What each vector embeds: "title+passage" (the document title, then the passage) or "passage".
 EMBEDDED_TEXT = "title+passage"
@@ -245,7 +245,7 @@ def embed_passages(
             out[row] = found
     if missing:
         log.info("embedding %d of %d passages (%d reused)", len(missing), len(texts), len(texts) - len(missing))
-    show = len(missing) >= PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
+    show = len(missing) >= EMBED_PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
     pending: list[int] = []
     flushed_at = time.monotonic()
 

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from retrieval.analyze import Analyzer
+from retrieval.atomic import swap_folder
 from retrieval.chunk import chunk_document
 from retrieval.dense import KEY_BYTES, dense_signature, embedding_texts, passage_key
 from retrieval.locations import LocationError, ensure_writable_folder
@@ -74,7 +74,7 @@ _BLOCK = 1024
 REBUILD = "Rebuild it with `sanad index`."
 
 
-class IndexError_(Exception):
+class IndexUnusable(Exception):
     """An index cannot be used as it is; the message says why and what to do.
 
     `problem` is the message without the advice, for when Sanad rebuilds the index by itself.
@@ -85,11 +85,11 @@ class IndexError_(Exception):
         self.problem = problem
 
 
-class IndexMismatch(IndexError_):
+class IndexMismatch(IndexUnusable):
     """The index was built with other settings or from another corpus."""
 
 
-class IndexDamaged(IndexError_):
+class IndexDamaged(IndexUnusable):
     """The index folder is incomplete or unreadable."""
 
 
@@ -168,13 +168,13 @@ class BM25Index:
             passages = [p for doc in documents for p in chunk_document(doc, settings.max_sentences, settings.max_chars)]
         passages = list(passages)
         if not passages:
-            raise IndexError_("The corpus has no text to index.", advice="")
+            raise IndexUnusable("The corpus has no text to index.", advice="")
         # A bar on a terminal only: in a log file or a pipe it is a line of carriage returns.
         show = len(passages) >= PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
         vocab: dict[str, int] = {}
         term_ids, passage_ids = _analyze(passages, settings.analyzer, vocab, show)
         if not vocab:
-            raise IndexError_("The corpus has no indexable words (only stopwords or symbols).", advice="")
+            raise IndexUnusable("The corpus has no indexable words (only stopwords or symbols).", advice="")
         retriever = bm25s.BM25(k1=settings.k1, b=settings.b, method=_BM25_METHOD, idf_method=_BM25_IDF)
         retriever.scores = _score_matrix(term_ids, passage_ids, len(passages), len(vocab), settings.k1, settings.b)
         retriever.vocab_dict = vocab
@@ -332,7 +332,7 @@ class BM25Index:
             # The manifest goes last: a folder without one is never taken for an index.
             (staging / MANIFEST).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2), "utf-8")
             _fsync_tree(staging)
-            _swap_into_place(staging, target)
+            swap_folder(staging, target, retired_tag=_RETIRED)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -400,7 +400,7 @@ def stored_vectors(folder: Path) -> dict[bytes, np.ndarray]:
             return {}
         matrix = _load_vectors(folder, manifest, int(manifest["dense"].get("passages", -1)))
         keys = np.load(folder / VECTOR_KEYS)
-    except (IndexError_, OSError, ValueError, TypeError) as err:
+    except (IndexUnusable, OSError, ValueError, TypeError) as err:
         log.info("no reusable vectors in %s: %s", folder, err)
         return {}
     if len(keys) != len(matrix):
@@ -498,24 +498,6 @@ def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace `target` with `staging` so that at every instant one complete index is at `target` or none.
-
-    The caller has checked that `target` is missing, empty or an index: nothing else is ever removed.
-    """
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    retired = target.with_name(f".{target.name}.{_RETIRED}-{os.getpid()}-{secrets.token_hex(4)}")
-    os.replace(target, retired)
-    try:
-        os.replace(staging, target)
-    except OSError:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def holds_index(folder: Path) -> bool:

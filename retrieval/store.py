@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.corpus import CorpusError, load_corpus
-from retrieval.dense import PROGRESS_FROM, Embedder, VectorCache, count_missing, embed_passages
+from retrieval.dense import EMBED_PROGRESS_FROM, Embedder, VectorCache, count_missing, embed_passages
 from retrieval.index import (
     MANIFEST,
     BM25Index,
     BuildSettings,
-    IndexError_,
+    IndexUnusable,
     check_index_location,
     holds_index,
     read_manifest,
@@ -103,7 +103,7 @@ def add_vectors(
         # The index then answers with BM25, and the one who opened it says how to add the vectors.
         log.info("%d passages to embed, more than %d: left to `sanad index`", missing, vectors.limit)
         return
-    if missing >= PROGRESS_FROM:
+    if missing >= EMBED_PROGRESS_FROM:
         log.warning("embedding %d passages; Ctrl-C stops, and `sanad index` resumes where it stopped", missing)
     index.attach_vectors(embed_passages(texts, vectors.embedder, known or [], vectors.cache))
     index.save(folder)
@@ -146,7 +146,7 @@ def open_index(
                 add_vectors(index, folder, vectors)
             return index
         problem = f"The corpus {corpus} changed since the index in {folder} was built."
-    except IndexError_ as err:
+    except IndexUnusable as err:
         problem = err.problem
     log.info("rebuilding the index in %s: %s", folder, problem)
     _tell(notices, f"{problem} Rebuilding it from {corpus}.")
@@ -157,7 +157,7 @@ def recorded_corpus(folder: Path) -> Path | None:
     """The corpus the index in `folder` was built from, as its manifest records it (None if it does not)."""
     try:
         path = read_manifest(folder).get("corpus_path")
-    except IndexError_:
+    except IndexUnusable:
         return None
     return Path(path) if isinstance(path, str) and path else None
 

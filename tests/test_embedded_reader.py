@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from qa.readers.embedded import EmbeddedReader
-from qa.readers.features import CROSS_FEATURES, candidates, question_info, question_kind
+from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, candidates
+from qa.readers.question_types import question_info, question_kind
 from qa.readers.span_model import ModelError, load_model, shipped_artifact
-from qa.readers.train import Example, _question_features, evaluate, fit, locate_answer
+from qa.readers.train import Example, _question_features, evaluate, fit, load_squad
 from retrieval.chunk import chunk_document
 from retrieval.types import Document, Passage
 
@@ -94,11 +95,17 @@ def test_question_kinds() -> None:
     assert question_kind("من هو جمال خاشقجي؟") == "who"
 
 
-def test_locate_answer_by_text_when_start_is_wrong() -> None:
+def test_training_examples_locate_the_answer_by_text_when_start_is_wrong(tmp_path: Path) -> None:
     context = "ولد في القاهرة عام 1950 ثم انتقل إلى القاهرة."
-    assert locate_answer(context, {"text": "القاهرة", "answer_start": 40}) == (37, 44)
-    assert locate_answer(context, {"text": "القاهرة", "answer_start": 0}) == (7, 14)
-    assert locate_answer(context, {"text": "دمشق", "answer_start": 0}) == (-1, -1)
+    qas = [
+        {"id": "late", "question": "أين؟", "answers": [{"text": "القاهرة", "answer_start": 40}]},
+        {"id": "early", "question": "أين؟", "answers": [{"text": "القاهرة", "answer_start": 0}]},
+        {"id": "absent", "question": "أين؟", "answers": [{"text": "دمشق", "answer_start": 0}]},
+    ]
+    squad = tmp_path / "train.json"
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": context, "qas": qas}]}]}), encoding="utf-8")
+    spans = {e.id: (e.start, e.end) for e in load_squad(squad)}
+    assert spans == {"late": (37, 44), "early": (7, 14), "absent": (-1, -1)}
 
 
 def _example(i: int, group: str, question: str, context: str, answer: str) -> Example:
@@ -157,3 +164,31 @@ def test_a_title_the_question_does_not_name_is_marked() -> None:
     assert by_text["وزير الخارجية أنتوني بلينكن"] == 1.0
     assert by_text["المتحدث باسم وزارة الخارجية ماثيو ميلر"] == 0.0  # the role the question asks about
     assert by_text["ماثيو ميلر"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"), [("وزيرها", "وزير"), ("بيانات", "بيان"), ("كتابهم", "كتاب"), ("بلدها", "بلد")]
+)
+def test_reader_and_index_share_one_analyzer(word: str, stem: str) -> None:
+    # The index's terms and the reader's question terms come from the same Analyzer: a suffix is
+    # stripped before the prefix, so «وزيرها» is «وزير», not «زير».
+    from retrieval.analyze import Analyzer
+
+    assert Analyzer().terms(word) == [stem]
+    assert question_info(f"ما {word}؟").terms == {stem}
+    # The passage side matches through the same term: the word counts as a question word in the span.
+    cands = candidates(question_info(f"ما {word}؟"), [f"قال {word} اليوم"])
+    matched = cands.base[:, list(BASE_FEATURES).index("any_matched")]
+    assert matched.max() == 1.0
+
+
+def test_every_lexicon_entry_is_in_normalized_spelling() -> None:
+    # Features compare normalized words with these lists; an entry that normalization would change
+    # (a hamza on alef, a final ة, a tatweel) could never match.
+    from qa.readers import lexicon
+    from retrieval.normalize import normalize
+
+    lists = {name: value for name, value in vars(lexicon).items() if name.isupper()}
+    entries = [(name, word) for name, value in lists.items() for group in (value.values() if isinstance(value, dict) else [value]) for word in group]
+    assert len(entries) > 200
+    assert [(name, word) for name, word in entries if normalize(word) != word] == []

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation.gold import GoldError, load_gold, locate_answer
+from qa.evaluation.gold import GoldError, load_gold
+from qa.squad import locate_answer
 from retrieval.corpus import Corpus
 from retrieval.normalize import normalize
 

@@ -5,7 +5,7 @@ import pytest
 from qa.pipeline import Pipeline
 from qa.question import MAX_QUESTION_CHARS, QuestionError, check_question
 from qa.readers.embedded import EmbeddedReader
-from qa.select import select_answer
+from qa.selection import select_answer
 from qa.types import Answer, Citation
 from retrieval.types import Hit, Passage
 
@@ -84,14 +84,19 @@ def test_combined_score_is_the_geometric_mean_of_reader_and_coverage():
     hits = [Hit(p1, 10.0, 1), Hit(p2, 5.0, 2)]
     cands = [_candidate(p1, 0, 3, 0.5), _candidate(p2, 0, 3, 0.8)]
     coverage = {"a": 0.9, "b": 0.2}
-    answer = select_answer("q", hits, [], cands, {}, 0.0, 0.5, "t", coverage=coverage)
+    answer = select_answer(
+        "q", hits, [], cands, {}, threshold=0.0, reader_weight=0.5, reader_name="t", coverage=coverage
+    )
     # a: sqrt(0.5 * 0.9) = 0.671 beats b: sqrt(0.8 * 0.2) = 0.4, though b's reader score is higher.
     assert answer.text == "ألف" and answer.score == pytest.approx((0.5 * 0.9) ** 0.5)
 
 
 def test_a_passage_missing_the_questions_key_word_sinks_a_confident_span():
     p = Passage("a", "d", "ألف باء", 0, 7)
-    answer = select_answer("q", [Hit(p, 1.0, 1)], [], [_candidate(p, 0, 3, 0.95)], {}, 0.3, 0.5, "t", coverage={"a": 0.05})
+    answer = select_answer(
+        "q", [Hit(p, 1.0, 1)], [], [_candidate(p, 0, 3, 0.95)], {},
+        threshold=0.3, reader_weight=0.5, reader_name="t", coverage={"a": 0.05},
+    )
     assert answer.text is None
 
 

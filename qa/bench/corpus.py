@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import PROJECT_ROOT
+from qa.squad import parse_squad
 from retrieval.types import Document, Passage
 
 log = logging.getLogger(__name__)
@@ -126,12 +126,10 @@ def _cached_vocabulary(sources: tuple[Path, ...]) -> list[str]:
 
 
 def squad_texts(raw: str) -> list[str]:
-    data = json.loads(raw).get("data", [])
     texts = []
-    for article in data:
-        for paragraph in article.get("paragraphs", []):
-            texts.append(paragraph.get("context", ""))
-            texts.extend(qa.get("question", "") for qa in paragraph.get("qas", []))
+    for paragraph in parse_squad(raw):
+        texts.append(paragraph.context)
+        texts.extend(qa.question for qa in paragraph.questions)
     return texts
 
 

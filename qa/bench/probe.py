@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from qa.bench.bert import wordpiece_bert_qa
 from qa.config import PROJECT_ROOT
 from qa.metrics import f1_score
+from qa.squad import read_squad
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
@@ -42,23 +44,12 @@ class Question:
 
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
     """SQuAD-format questions with their gold paragraph and first gold answer's offset."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    questions = []
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answers = qa.get("answers") or []
-                if not answers:
-                    continue
-                questions.append(
-                    Question(
-                        str(qa["id"]),
-                        qa["question"],
-                        paragraph["context"],
-                        [a["text"] for a in answers],
-                        int(answers[0]["answer_start"]),
-                    )
-                )
+    questions = [
+        Question(qa.id, qa.question, paragraph.context, [a.text for a in qa.answers], qa.answers[0].start or 0)
+        for paragraph in read_squad(path)
+        for qa in paragraph.questions
+        if qa.answers
+    ]
     return questions[:limit] if limit else questions
 
 
@@ -82,29 +73,12 @@ def train_probe_model(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Train the probe model into `out` within about `minutes` of training, evaluate it, save its stats."""
-    import torch
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
-
-    torch.manual_seed(seed)
-    out.mkdir(parents=True, exist_ok=True)
     train = load_questions(TRAIN, train_limit)
     started = time.perf_counter()
-    wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
-    wordpiece.train_from_iterator(_texts(train), vocab_size=vocabulary, min_frequency=2, show_progress=False)
-    wordpiece.save_model(str(out))
-    tokenizer = BertTokenizerFast(vocab=str(out / "vocab.txt"), do_lower_case=False, strip_accents=False)
-    tokenizer.model_max_length = max_length
-    tokenizer.save_pretrained(out)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=max(1, hidden // 64),
-        intermediate_size=4 * hidden,
-        max_position_embeddings=max(512, max_length),
+    tokenizer, model = wordpiece_bert_qa(
+        out, _texts(train), vocabulary=vocabulary, layers=layers, hidden=hidden, max_length=max_length, seed=seed
     )
-    model = BertForQuestionAnswering(config)
+    config = model.config
     features = _features(tokenizer, train, max_length)
     steps, epochs, seconds = _fit(model, features, minutes, max_epochs, batch_size, learning_rate, seed)
     model.eval()

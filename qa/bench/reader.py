@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.bench.bert import wordpiece_bert_qa
 from qa.bench.corpus import default_sources, squad_texts, synthetic_questions
 from qa.bench.measure import latency_summary, machine, timed
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 VOCABULARY = 64_000
 HIDDEN = 768
-HEAD_SIZE = 64
 SEQUENCE = 384
 # Token positions of the decisive model's answer: inside the context of every window.
 ANSWER_START, ANSWER_END = 40, 43
@@ -117,28 +117,11 @@ def build_bert_base_qa(
     folder: Path, layers: int = 12, hidden: int = HIDDEN, vocabulary: int = VOCABULARY, seed: int = 0
 ) -> Path:
     """A BertForQuestionAnswering of AraBERT-base's shape, random weights, and a local fast tokenizer."""
-    import torch
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
-
-    folder.mkdir(parents=True, exist_ok=True)
-    wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
-    wordpiece.train_from_iterator(_training_texts(), vocab_size=vocabulary, min_frequency=2, show_progress=False)
-    wordpiece.save_model(str(folder))
-    # `vocab=`: transformers 5 ignores `vocab_file=` here and leaves a five-token vocabulary.
-    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
-    tokenizer.model_max_length = SEQUENCE
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=max(vocabulary, tokenizer.vocab_size),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=max(1, hidden // HEAD_SIZE),
-        intermediate_size=4 * hidden,
-        max_position_embeddings=512,
+    _, model = wordpiece_bert_qa(
+        folder, _training_texts(), vocabulary=vocabulary, layers=layers, hidden=hidden, max_length=SEQUENCE,
+        full_vocabulary=True, seed=seed,
     )
-    BertForQuestionAnswering(config).save_pretrained(folder)
+    model.save_pretrained(folder)
     return folder
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.squad import SquadError, locate_answer, parse_squad
 from retrieval.types import Document
 
 GOLD_FORMATS = ("jsonl", "squad")
@@ -88,20 +89,6 @@ def looks_like(text: str) -> str | None:
     return "jsonl" if isinstance(record, dict) and "question" in record else None
 
 
-def locate_answer(context: str, answer: str, start: int | None = None) -> int | None:
-    """Where `answer` occurs in `context`, nearest to `start` (ARCD's offsets are sometimes wrong); None if absent."""
-    hits = []
-    at = context.find(answer)
-    while at != -1 and answer:
-        hits.append(at)
-        at = context.find(answer, at + 1)
-    if not hits:
-        return None
-    if start is None:
-        return hits[0]
-    return min(hits, key=lambda h: (abs(h - start), h))
-
-
 def _load_jsonl(file: Path, text: str) -> GoldSet:
     questions: list[GoldQuestion] = []
     seen: set[str] = set()
@@ -148,55 +135,36 @@ def _question_from(record: Any, where: str, number: int) -> GoldQuestion:
 
 def _load_squad(file: Path, text: str) -> GoldSet:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise GoldError(f"{file}, line {err.lineno}: not valid JSON ({err.msg}).") from err
-    articles = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(articles, list):
-        raise GoldError(f'{file}: not a SQuAD v1.1 file (expected an object with a "data" list).')
+        paragraphs = parse_squad(text, str(file))
+    except SquadError as err:
+        raise GoldError(str(err)) from err
     questions: list[GoldQuestion] = []
     documents: list[Document] = []
     relocated = missing = 0
     seen: set[str] = set()
-    for a, article in enumerate(articles):
-        title = str(article.get("title", "")) if isinstance(article, dict) else ""
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise GoldError(f'{file}: data[{a}] has no "paragraphs" list.')
-        for p, paragraph in enumerate(paragraphs):
-            where = f"{file}: data[{a}].paragraphs[{p}]"
-            context = paragraph.get("context") if isinstance(paragraph, dict) else None
-            if not isinstance(context, str) or not context.strip():
-                raise GoldError(f'{where} has no "context" text.')
-            doc_id = f"{a}-{p}"
-            documents.append(Document(id=doc_id, title=title, text=context, source=file.name))
-            for k, qa in enumerate(paragraph.get("qas") or []):
-                if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
-                    raise GoldError(f'{where}.qas[{k}] has no "question".')
-                if not isinstance(qa.get("answers"), list):
-                    # Not silently "unanswerable": SQuAD v2 writes an empty list for those.
-                    raise GoldError(
-                        f'{where}.qas[{k}] has no "answers" list; give its answers, or [] when the paragraph '
-                        "does not answer it."
-                    )
-                texts: list[str] = []
-                for answer in qa["answers"]:
-                    answer_text = str(answer.get("text", "")).strip() if isinstance(answer, dict) else ""
-                    if not answer_text or answer_text in texts:
-                        continue
-                    found = locate_answer(context, answer_text, answer.get("answer_start"))
-                    if found is None:
-                        missing += 1
-                    elif found != answer.get("answer_start"):
-                        relocated += 1
-                    texts.append(answer_text)
-                qid = str(qa.get("id") or f"{doc_id}-{k}")
-                if qid in seen:
-                    qid = f"{qid}-{doc_id}-{k}"
-                seen.add(qid)
-                questions.append(
-                    GoldQuestion(id=qid, question=qa["question"].strip(), answers=tuple(texts), doc_id=doc_id)
-                )
+    for paragraph in paragraphs:
+        context = paragraph.context
+        doc_id = f"{paragraph.article}-{paragraph.index}"
+        documents.append(Document(id=doc_id, title=paragraph.title, text=context, source=file.name))
+        for k, qa in enumerate(paragraph.questions):
+            texts: list[str] = []
+            for answer in qa.answers:
+                answer_text = answer.text.strip()
+                if not answer_text or answer_text in texts:
+                    continue
+                found = locate_answer(context, answer_text, answer.start)
+                if found is None:
+                    missing += 1
+                elif found != answer.start:
+                    relocated += 1
+                texts.append(answer_text)
+            qid = qa.id or f"{doc_id}-{k}"
+            if qid in seen:
+                qid = f"{qid}-{doc_id}-{k}"
+            seen.add(qid)
+            questions.append(
+                GoldQuestion(id=qid, question=qa.question.strip(), answers=tuple(texts), doc_id=doc_id)
+            )
     if not questions:
         raise GoldError(f"{file} has no questions (no paragraph has any qas).")
     problems = []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from qa.evaluation.plots import latency_png, reliability_png
 from qa.evaluation.run import Prediction
 from qa.evaluation.summary import Summary
 from qa.evaluation.sweep import ThresholdSweep
+from retrieval.atomic import write_atomic
 
 PREDICTIONS = "predictions.jsonl"
 REPORT = "report.md"
@@ -40,24 +39,6 @@ def write_outputs(
     for name, data in files.items():
         write_atomic(target / name, data)
     return [target / name for name in files]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp creates the file private (0600); outputs are ordinary files, so honour the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
 
 
 def worst_failures(predictions: Sequence[Prediction], n: int = WORST) -> list[Prediction]:

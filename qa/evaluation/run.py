@@ -19,7 +19,7 @@ from qa.metrics import exact_match, f1_score
 from qa.pipeline import Pipeline
 from qa.question import QuestionError
 from qa.readers.base import Reader
-from qa.select import select_answer
+from qa.selection import select_answer
 from qa.types import Answer
 from retrieval.chunk import chunk_document
 from retrieval.hybrid import HybridIndex
@@ -30,7 +30,7 @@ from retrieval.types import Document, Hit, Passage
 RECALL_DEPTH = 10
 RECALL_KS = (1, 3, 5, 10)
 # Runs this long get a progress bar; the seeds' gold set finishes before one would be useful.
-PROGRESS_FROM = 50
+EVAL_PROGRESS_FROM = 50
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,9 @@ def run_reader(
         except QuestionError as err:
             predictions.append(_unusable(gold, threshold, err))
             continue
-        answer = select_answer(gold.question, hits, [], candidates, documents, 0.0, 1.0, reader.name)
+        answer = select_answer(
+            gold.question, hits, [], candidates, documents, threshold=0.0, reader_weight=1.0, reader_name=reader.name
+        )
         answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
         gold_passage = _containing(gold, [h.passage for h in hits])
         predictions.append(_prediction(gold, answer, threshold, None, gold_passage))
@@ -213,5 +215,5 @@ def _whole(doc: Document) -> Passage:
 
 def _progress(questions: Sequence[GoldQuestion], progress: bool | None):
     # A bar on a terminal only: in a log file or a pipe it is a line of carriage returns.
-    show = len(questions) > PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
+    show = len(questions) > EVAL_PROGRESS_FROM and sys.stderr.isatty() if progress is None else progress
     return tqdm(questions, desc="Evaluating", unit="question", disable=not show, leave=False)

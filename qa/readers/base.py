@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from qa.types import Answer, Citation
+from retrieval.normalize import normalize
 from retrieval.types import Passage
 
 
@@ -36,3 +37,39 @@ def span_answer(question: str, passage: Passage, start: int, end: int, score: fl
         score=score,
     )
     return Answer(question=question, text=passage.text[start:end], score=score, citations=[citation], reader=reader)
+
+
+# Where an answer sits: a scope (a passage or document id) and character offsets in it.
+Span = tuple[str, int, int]
+
+
+def passage_span(answer: Answer) -> Span:
+    """The answer's span in the passage it cites first."""
+    c = answer.citations[0]
+    return c.passage_id, c.start, c.end
+
+
+def distinct_answers(
+    answers: Iterable[Answer], span_of: Callable[[Answer], Span] = passage_span, *,
+    overlapping: bool = True, same_text: bool = False,
+) -> list[Answer]:
+    """`answers` (best first) without those that repeat one kept before them: the same span, or with
+    `overlapping` any span that overlaps it in the same scope, or with `same_text` the same normalized
+    text. The one de-duplication rule of readers and answer selection; the flags say how strict."""
+    kept: list[Answer] = []
+    spans: list[Span] = []
+    texts: set[str] = set()
+    for answer in answers:
+        scope, start, end = span = span_of(answer)
+        text = normalize(answer.text or "") if same_text else ""
+        if same_text and text in texts:
+            continue
+        if overlapping:
+            if any(s == scope and a < end and start < b for s, a, b in spans):
+                continue
+        elif span in spans:
+            continue
+        kept.append(answer)
+        spans.append(span)
+        texts.add(text)
+    return kept

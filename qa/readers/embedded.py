@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.readers.base import span_answer
-from qa.readers.features import candidates, question_info
+from qa.readers.base import distinct_answers, span_answer
+from qa.readers.features import candidates
+from qa.readers.question_types import question_info
 from qa.readers.span_model import SpanModel, load_model
 from qa.types import Answer
 from retrieval.types import Passage
@@ -44,18 +45,14 @@ class EmbeddedReader:
         cands = candidates(info, [p.text for p in passages])
         if not len(cands):
             return []
-        raw = self.model.raw(cands, info.kind)
-        order = np.argsort(-raw, kind="stable")[: self.max_answers * 3]
-        scores = self.model.probability(raw[order])
-        answers: list[Answer] = []
-        taken: list[tuple[int, int, int]] = []
-        for rank, index in enumerate(order):
-            p, start, end = int(cands.passage_index[index]), int(cands.start[index]), int(cands.end[index])
-            # Neighbouring spans of one answer («ماثيو ميلر» / «ميلر») would crowd out the alternatives.
-            if any(p == q and start < e and s < end for q, s, e in taken):
-                continue
-            taken.append((p, start, end))
-            answers.append(span_answer(question, passages[p], start, end, float(scores[rank]), self.name))
-            if len(answers) == self.max_answers:
-                break
-        return answers
+        linear = self.model.linear_scores(cands, info.kind)
+        order = np.argsort(-linear, kind="stable")[: self.max_answers * 3]
+        scores = self.model.probability(linear[order])
+        best_first = (
+            span_answer(question, passages[p], int(start), int(end), float(score), self.name)
+            for p, start, end, score in zip(
+                cands.passage_index[order], cands.start[order], cands.end[order], scores, strict=True
+            )
+        )
+        # Neighbouring spans of one answer («ماثيو ميلر» / «ميلر») would crowd out the alternatives.
+        return distinct_answers(best_first)[: self.max_answers]

@@ -11,61 +11,29 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from retrieval.analyze import stopwords, strip_article, strip_prefix, strip_suffix
+from qa.readers.lexicon import (
+    CAUSE_WORDS,
+    CLAUSE_WORDS,
+    COPULAS,
+    MONTHS,
+    PLACE_PREPS,
+    PREPOSITIONS,
+    TIME_WORDS,
+    TITLES,
+)
+from qa.readers.question_types import ANALYZER, KINDS, QuestionInfo
+from retrieval.analyze import stopwords, strip_article
 from retrieval.chunk import sentence_spans
-from retrieval.normalize import normalized_words
 from retrieval.words import Word, words
 
 # ARCD answers run to 15 words (98th percentile 14), so longer spans are never worth scoring.
 MAX_SPAN_WORDS = 15
 
-KINDS = ("who", "when", "where", "how_many", "how", "why", "yes_no", "which", "what_is", "what", "name", "other")
-
-# Interrogatives in normalized spelling (alef forms folded, ى → ي, ة → ه).
-_KIND_WORDS = {
-    "who": {"من", "مين", "لمن"},
-    "when": {"متي", "امتي"},
-    "where": {"اين", "فين", "وين", "اينما"},
-    "how_many": {"كم", "بكم"},
-    "how": {"كيف", "ازاي"},
-    "why": {"لماذا", "ليش", "ليه", "لم"},
-    "yes_no": {"هل", "اهل"},
-    "which": {"اي", "ايه", "ايش", "شو", "بأي", "باي", "لاي", "فاي"},
-    "what": {"ما", "ماذا", "ماهو", "ماهي", "مالذي", "بماذا", "لما"},
-}
-# «في أي عام ...» asks when, «في أي مدينة ...» asks where: the noun after أي decides.
-_TIME_NOUNS = {"عام", "سنه", "قرن", "يوم", "شهر", "تاريخ", "وقت", "فتره", "عهد", "العام", "السنه", "القرن"}
-_PLACE_NOUNS = {"مدينه", "دوله", "بلد", "مكان", "منطقه", "قاره", "عاصمه", "ولايه", "محافظه", "جزيره", "اقليم", "قريه"}
-_NAME_NOUNS = {"اسم", "لقب", "تسميه"}
-# «ما مساحة/عدد/طول ...» asks for a quantity, as «كم» does.
-_QUANTITY_NOUNS = {
-    "مساحه", "عدد", "طول", "عرض", "ارتفاع", "عمق", "وزن", "نسبه", "سعر", "قيمه", "حجم", "مسافه", "مقدار",
-    "متوسط", "درجه", "سرعه", "تعداد", "كميه", "عمر",
-}
-
-_MONTHS = {
-    "يناير", "فبراير", "مارس", "ابريل", "مايو", "يونيو", "يوليو", "اغسطس", "سبتمبر", "اكتوبر", "نوفمبر",
-    "ديسمبر", "كانون", "شباط", "اذار", "نيسان", "ايار", "حزيران", "تموز", "اب", "ايلول", "تشرين",
-    "السبت", "الاحد", "الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "صباح", "مساء",
-}
-_TIME_WORDS = {"عام", "سنه", "قرن", "القرن", "العام", "هجري", "ميلادي", "هـ", "م", "ق"}
-# Stems (article stripped) of titles and roles that name a person's position.
-_TITLES = {
-    "وزير", "رئيس", "متحدث", "ملك", "امير", "سفير", "مدير", "قائد", "زعيم", "نائب", "امين", "مستشار",
-    "سلطان", "خليفه", "شيخ", "امام", "دكتور", "مبعوث", "مندوب", "ناطق", "حاكم", "قاضي", "اللواء", "لواء",
-    "العميد", "عميد", "جنرال", "كاتب", "شاعر", "صحفي", "عالم", "فيلسوف", "مؤسس", "رئيسه", "وزيره",
-}
-_PLACE_PREPS = {"في", "بمدينه", "بمدينة", "الي", "شمال", "جنوب", "شرق", "غرب", "وسط", "قرب", "مدينه", "عاصمه", "دوله", "ولايه"}
-_COPULAS = {"هو", "هي", "هم", "وهو", "وهي", "كان", "كانت", "يعد", "تعد", "يعتبر", "تعتبر", "اي", "يسمي", "تسمي", "بانه", "بانها"}
-_CAUSE_WORDS = {"بسبب", "لان", "لانه", "لانها", "نتيجه", "بهدف", "لكي", "كي", "حيث", "اذ", "لاجل", "سبب"}
 _DIGIT_RE = re.compile(r"\d")
 _NUMBER_SEPARATORS = {".", ",", "،", "٫", "٬"}
-# A preposition after a span usually starts a modifier the crowd answers leave out («ابن الجوزي في ...»).
-_PREPOSITIONS = {"في", "من", "علي", "الي", "عن", "مع", "بعد", "قبل", "منذ", "خلال", "حتي", "عند", "بين", "حول"}
 _YEAR_RE = re.compile(r"^(1[0-9]{3}|20[0-9]{2}|[0-9]{3})$")
 _LATIN_RE = re.compile(r"[a-z]")
 
@@ -80,27 +48,28 @@ BASE_FEATURES = (
     "sent_coverage", "sent_best", "sent_rank_log", "sent_matched_log", "span_rel_pos", "sent_rel_pos",
     "left_matched_x_punct_after", "left_matched_x_best", "right_matched_x_punct_before", "copula_x_best",
     "cause_start", "cause_inside", "sent_len_log", "passage_sents_log", "whole_sentence",
-    "sent_wcoverage", "sent_wbest", "sent_wrank_log", "sent_bigrams", "window_match", "window_match_left",
-    "window_match_right", "wcoverage_x_left_matched", "wcoverage_x_punct_after", "wcoverage_x_len_log",
+    "sent_idf_coverage", "sent_idf_best", "sent_idf_rank_log", "sent_bigrams", "window_match", "window_match_left",
+    "window_match_right", "idf_coverage_x_left_matched", "idf_coverage_x_punct_after", "idf_coverage_x_len_log",
     "matched_run_before", "matched_run_after",
     "punct_inside", "first_clause", "clause_word_after", "clause_word_start", "paren_after", "start_matched",
     "end_matched", "unmatched_content_log", "after_last_match", "before_first_match", "rest_of_clause",
-    "rest_of_clause_x_wbest", "first_clause_x_wbest", "gap_after_last_match", "wbest_x_len_log",
-    "gap_segment", "gap_segment_x_wbest", "gap_segment_left_match", "gap_segment_both_match",
+    "rest_of_clause_x_idf_best", "first_clause_x_idf_best", "gap_after_last_match", "idf_best_x_len_log",
+    "gap_segment", "gap_segment_x_idf_best", "gap_segment_left_match", "gap_segment_both_match",
 )
-_BOUNDARY = BASE_FEATURES[BASE_FEATURES.index("punct_inside") :]
-_CROSSED_BOUNDARY = (
-    "first_clause", "clause_word_after", "gap_segment", "after_last_match", "gap_after_last_match", "start_matched",
-    "punct_inside", "unmatched_content_log",
-)
-# Words that open a new clause: ARCD answers tend to stop right before them.
-_CLAUSE_WORDS = {
-    "و", "ثم", "او", "لكن", "ولكن", "حيث", "الذي", "التي", "الذين", "اللذان", "اللتان", "اللواتي", "عندما",
-    "بينما", "كما", "وقد", "وكان", "وكانت", "بان", "بانه", "انه", "انها", "اذ", "فقد", "وهو", "وهي", "الا",
-    "حتي", "لكي", "مما", "وذلك", "ذلك", "وفي", "وقال", "ويعد", "وتعد", "ويقع", "وتقع", "اما", "وبعد",
-}
 # Words on each side of a span whose question matches count as its local context.
 _WINDOW = 8
+# Distance, in words, to a question word when there is none on that side: farther than any sentence
+# the features distinguish (log1p(50) ≈ 3.9).
+_NO_MATCH_DISTANCE = 50.0
+# Gap, in words, after the last question word when none comes before the span (log1p(20) ≈ 3.0).
+_NO_MATCH_GAP = 20.0
+# Divisors that bring log-scaled counts to about [0, 1], the range of the 0/1 flags beside them, so one
+# regularization strength suits every column: word distances and sentence lengths reach log1p(50) ≈ 3.9,
+# gaps log1p(20) ≈ 3.0; the log of the summed IDF weights near a span, divided by 2, stayed under 1.1 on
+# 150 ARCD questions.
+_LOG_WORDS_SCALE = 4
+_LOG_GAP_SCALE = 3
+_LOG_WEIGHT_SCALE = 2
 # Candidate properties that mean something only against the question's kind (crossed with it).
 CROSS_FEATURES = tuple(f"len_le_{b}" for b in _LENGTH_BUCKETS) + (
     "has_digit", "has_year", "has_month", "has_time_word", "has_title", "start_title", "has_latin",
@@ -114,13 +83,6 @@ CROSS_FEATURES = tuple(f"len_le_{b}" for b in _LENGTH_BUCKETS) + (
 def feature_names() -> list[str]:
     """Column names of the feature matrix, in order: base features, then property x kind crosses."""
     return list(BASE_FEATURES) + [f"{c}@{k}" for k in KINDS for c in CROSS_FEATURES]
-
-
-@dataclass(frozen=True)
-class QuestionInfo:
-    kind: str
-    terms: frozenset[str]
-    ordered_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,69 +100,12 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.start)
 
-    def matrix(self, kind: str, rows: np.ndarray | None = None) -> np.ndarray:
-        """The full feature matrix (of `rows`, or all): base features, then the crosses in `kind`'s block."""
-        base = self.base if rows is None else self.base[rows]
-        cross = self.cross if rows is None else self.cross[rows]
-        full = np.zeros((len(base), len(BASE_FEATURES) + len(KINDS) * len(CROSS_FEATURES)), dtype=np.float32)
-        full[:, : len(BASE_FEATURES)] = base
-        offset = len(BASE_FEATURES) + KINDS.index(kind) * len(CROSS_FEATURES)
-        full[:, offset : offset + len(CROSS_FEATURES)] = cross
-        return full
-
     def linear_scores(self, kind: str, weights: np.ndarray, bias: float) -> np.ndarray:
-        """`matrix(kind) @ weights + bias` without building the mostly-zero matrix."""
+        """The full feature row (base features, then the crosses in `kind`'s block) @ weights + bias,
+        without building that mostly-zero matrix."""
         n_base = len(BASE_FEATURES)
         offset = n_base + KINDS.index(kind) * len(CROSS_FEATURES)
         return self.base @ weights[:n_base] + self.cross @ weights[offset : offset + len(CROSS_FEATURES)] + bias
-
-
-def question_info(question: str) -> QuestionInfo:
-    """The question's kind (from its interrogative) and its content-word stems."""
-    ordered = tuple(_question_terms(question))
-    return QuestionInfo(kind=question_kind(question), terms=frozenset(ordered), ordered_terms=ordered)
-
-
-def question_kind(question: str) -> str:
-    """What the answer should look like, from the interrogative and, after أي/ما, the noun that follows."""
-    norms = normalized_words(question)
-    for position, norm in enumerate(norms[:5]):
-        kind = next((k for k, forms in _KIND_WORDS.items() if norm in forms), None)
-        if kind is None:
-            continue
-        following = norms[position + 1 : position + 3] + ["", ""]
-        copula = kind == "what" and following[0] in {"هو", "هي", "هم"} or norm in {"ماهو", "ماهي"}
-        if kind in ("which", "what"):
-            # «ما هي مساحة ...» asks like «ما مساحة ...»: the noun after the copula decides.
-            word = following[1] if kind == "what" and following[0] in {"هو", "هي", "هم"} else following[0]
-            noun = strip_article(word)
-            if word in _TIME_NOUNS or noun in _TIME_NOUNS:
-                return "when"
-            if word in _PLACE_NOUNS or noun in _PLACE_NOUNS:
-                return "where"
-            if noun in _NAME_NOUNS:
-                return "name"
-            if noun in _QUANTITY_NOUNS:
-                return "how_many"
-            if copula or following[0] in {"معني", "المقصود"}:
-                return "what_is"
-        return kind
-    return "other"
-
-
-def stem(norm: str) -> str:
-    """The light stem used for overlap between question and passage words."""
-    return _stem(norm)
-
-
-@lru_cache(maxsize=1 << 18)
-def _stem(norm: str) -> str:
-    return strip_suffix(strip_prefix(norm))
-
-
-def _question_terms(question: str) -> list[str]:
-    stop = stopwords()
-    return [_stem(w) for w in normalized_words(question) if w not in stop and len(w) > 1]
 
 
 def candidates(info: QuestionInfo, passages: Sequence[str]) -> Candidates:
@@ -235,9 +140,16 @@ class _Sentence:
     matched: np.ndarray
     coverage: float
     n_matched: int
-    wcoverage: float = 0.0
+    idf_coverage: float = 0.0  # coverage weighted by each question term's IDF among the passage's sentences
     bigrams: int = 0
     weight: np.ndarray | None = None  # per word: the IDF weight of its question term, 0 if unmatched
+    # Its place among the passage's sentences: position, count, rank by coverage / IDF coverage (0 = best).
+    index: int = 0
+    n_sentences: int = 1
+    rank: int = 0
+    is_best: bool = False
+    idf_rank: int = 0
+    is_idf_best: bool = False
 
 
 def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tuple[np.ndarray, ...]]:
@@ -256,7 +168,7 @@ def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tup
         sent = all_words[first:position]
         if not sent:
             continue
-        stems = [_stem(w.norm) for w in sent]
+        stems = [ANALYZER.term(w.norm) for w in sent]
         matched = np.array([t in terms for t in stems], dtype=bool)
         found = {t for t, m in zip(stems, matched) if m}
         coverage = len(found) / len(terms) if terms else 0.0
@@ -265,12 +177,12 @@ def _passage_candidates(info: QuestionInfo, p_index: int, text: str) -> list[tup
         return []
     _weigh(sentences, info)
     rank, best = _ranks([s.coverage for s in sentences])
-    wrank, wbest = _ranks([s.wcoverage for s in sentences])
-    return [
-        _sentence_candidates(text, p_index, sentence, s_index, len(sentences), int(rank[s_index]), bool(best[s_index]),
-                             int(wrank[s_index]), bool(wbest[s_index]))
-        for s_index, sentence in enumerate(sentences)
-    ]
+    idf_rank, idf_best = _ranks([s.idf_coverage for s in sentences])
+    for s_index, sentence in enumerate(sentences):
+        sentence.index, sentence.n_sentences = s_index, len(sentences)
+        sentence.rank, sentence.is_best = int(rank[s_index]), bool(best[s_index])
+        sentence.idf_rank, sentence.is_idf_best = int(idf_rank[s_index]), bool(idf_best[s_index])
+    return [_sentence_candidates(text, p_index, sentence) for sentence in sentences]
 
 
 def _ranks(values: list[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -297,15 +209,16 @@ def _weigh(sentences: list[_Sentence], info: QuestionInfo) -> None:
     pairs = {(a, b) for a, b in zip(ordered, ordered[1:])}
     for s in sentences:
         found = {t for t, m in zip(s.stems, s.matched) if m}
-        s.wcoverage = sum(idf[t] for t in sorted(found)) / total
+        s.idf_coverage = sum(idf[t] for t in sorted(found)) / total
         s.bigrams = sum((a, b) in pairs for a, b in zip(s.stems, s.stems[1:]))
         s.weight = np.array([idf[t] if m else 0.0 for t, m in zip(s.stems, s.matched)], dtype=np.float32)
 
 
-def _sentence_candidates(
-    text: str, p_index: int, s: _Sentence, s_index: int, n_sents: int, rank: int, is_best: bool,
-    wrank: int, is_wbest: bool,
-) -> tuple[np.ndarray, ...]:
+def _sentence_candidates(text: str, p_index: int, s: _Sentence) -> tuple[np.ndarray, ...]:
+    """Every span of one sentence with its base and cross feature rows (columns named where computed)."""
+    s_index, n_sents, rank, is_best, idf_rank, is_idf_best = (
+        s.index, s.n_sentences, s.rank, s.is_best, s.idf_rank, s.is_idf_best
+    )
     sent = s.words
     m = len(sent)
     stop = stopwords()
@@ -314,15 +227,15 @@ def _sentence_candidates(
     is_stop = np.array([n in stop for n in norms], dtype=np.float32)
     digit = np.array([bool(_DIGIT_RE.search(n)) for n in norms], dtype=np.float32)
     year = np.array([bool(_YEAR_RE.match(n)) for n in norms], dtype=np.float32)
-    month = np.array([n in _MONTHS or strip_article(n) in _MONTHS for n in norms], dtype=np.float32)
-    time_word = np.array([n in _TIME_WORDS for n in norms], dtype=np.float32)
-    title = np.array([strip_article(n) in _TITLES or _stem(n) in _TITLES for n in norms], dtype=np.float32)
+    month = np.array([n in MONTHS or strip_article(n) in MONTHS for n in norms], dtype=np.float32)
+    time_word = np.array([n in TIME_WORDS for n in norms], dtype=np.float32)
+    title = np.array([strip_article(n) in TITLES or ANALYZER.stem(n) in TITLES for n in norms], dtype=np.float32)
     latin = np.array([bool(_LATIN_RE.search(n)) for n in norms], dtype=np.float32)
-    place_prep = np.array([n in _PLACE_PREPS for n in norms], dtype=np.float32)
-    copula = np.array([n in _COPULAS for n in norms], dtype=np.float32)
-    cause = np.array([n in _CAUSE_WORDS for n in norms], dtype=np.float32)
+    place_prep = np.array([n in PLACE_PREPS for n in norms], dtype=np.float32)
+    copula = np.array([n in COPULAS for n in norms], dtype=np.float32)
+    cause = np.array([n in CAUSE_WORDS for n in norms], dtype=np.float32)
     waw = np.array([n == "و" for n in norms], dtype=np.float32)
-    prep = np.array([n in _PREPOSITIONS for n in norms], dtype=np.float32)
+    prep = np.array([n in PREPOSITIONS for n in norms], dtype=np.float32)
     gaps_before = [text[sent[i - 1].end : sent[i].start] if i else "" for i in range(m)]
     gaps_after = [text[sent[i].end : sent[i + 1].start] if i + 1 < m else "" for i in range(m)]
     breaks = [_is_break(g, norms[k], norms[k + 1]) for k, g in enumerate(gaps_after[:-1])]
@@ -333,7 +246,7 @@ def _sentence_candidates(
     comma_after = np.array([("،" in g or "," in g) for g in gaps_after], np.float32)
 
     # Distance (in words) from each position to the nearest matched word on its left / right.
-    big = 50.0
+    big = _NO_MATCH_DISTANCE
     left_near = np.full(m, big, np.float32)
     right_near = np.full(m, big, np.float32)
     last = -1
@@ -389,108 +302,95 @@ def _sentence_candidates(
     whole = ((i == 0) & (j == m - 1)).astype(np.float32)
     rel = np.float32(1.0 / max(1, m - 1))
 
-    base = np.column_stack(
-        [
-            np.log1p(length_f),
-            in_span,
-            in_span / length_f,
-            (in_span > 0).astype(np.float32),
-            left_m,
-            right_m,
-            np.log1p(left_dist) / 4,
-            np.log1p(right_dist) / 4,
-            np.log1p(near) / 4,
-            np.full(n, float(s.n_matched == 0), np.float32),
-            p_before,
-            p_after,
-            (i == 0).astype(np.float32),
-            (j == m - 1).astype(np.float32),
-            is_stop[i],
-            is_stop[j],
-            waw[i],
-            before(copula),
-            open_paren[i],
-            close_paren[j],
-            comma_after[j],
-            commas_inside,
-            np.full(n, s.coverage, np.float32),
-            np.full(n, float(is_best), np.float32),
-            np.full(n, np.log1p(rank), np.float32),
-            np.full(n, np.log1p(s.n_matched), np.float32),
-            i * rel,
-            np.full(n, s_index / max(1, n_sents - 1), np.float32),
-            left_m * p_after,
-            left_m * float(is_best),
-            right_m * p_before,
-            before(copula) * float(is_best),
-            cause_start,
-            (span_sum(cause) > 0).astype(np.float32),
-            np.full(n, np.log1p(m) / 4, np.float32),
-            np.full(n, np.log1p(n_sents), np.float32),
-            whole,
-        ]
-    ).astype(np.float32)
+    best_f = float(is_best)
+    col: dict[str, np.ndarray] = {
+        "bias_len_log": np.log1p(length_f),
+        "matched_in_span": in_span,
+        "matched_frac": in_span / length_f,
+        "any_matched": (in_span > 0).astype(np.float32),
+        "left_matched": left_m,
+        "right_matched": right_m,
+        "left_dist": np.log1p(left_dist) / _LOG_WORDS_SCALE,
+        "right_dist": np.log1p(right_dist) / _LOG_WORDS_SCALE,
+        "near_dist": np.log1p(near) / _LOG_WORDS_SCALE,
+        "no_match_in_sentence": np.full(n, float(s.n_matched == 0), np.float32),
+        "punct_before": p_before,
+        "punct_after": p_after,
+        "sent_start": (i == 0).astype(np.float32),
+        "sent_end": (j == m - 1).astype(np.float32),
+        "start_stop": is_stop[i],
+        "end_stop": is_stop[j],
+        "start_waw": waw[i],
+        "copula_before": before(copula),
+        "open_paren_before": open_paren[i],
+        "close_paren_after": close_paren[j],
+        "comma_after": comma_after[j],
+        "comma_inside": commas_inside,
+        "sent_coverage": np.full(n, s.coverage, np.float32),
+        "sent_best": np.full(n, best_f, np.float32),
+        "sent_rank_log": np.full(n, np.log1p(rank), np.float32),
+        "sent_matched_log": np.full(n, np.log1p(s.n_matched), np.float32),
+        "span_rel_pos": i * rel,
+        "sent_rel_pos": np.full(n, s_index / max(1, n_sents - 1), np.float32),
+        "left_matched_x_punct_after": left_m * p_after,
+        "left_matched_x_best": left_m * best_f,
+        "right_matched_x_punct_before": right_m * p_before,
+        "copula_x_best": before(copula) * best_f,
+        "cause_start": cause_start,
+        "cause_inside": (span_sum(cause) > 0).astype(np.float32),
+        "sent_len_log": np.full(n, np.log1p(m) / _LOG_WORDS_SCALE, np.float32),
+        "passage_sents_log": np.full(n, np.log1p(n_sents), np.float32),
+        "whole_sentence": whole,
+    }
 
     weight = s.weight if s.weight is not None else np.zeros(m, np.float32)
     prefix_w = np.concatenate([[0.0], np.cumsum(weight)])
     lo, hi = np.maximum(i - _WINDOW, 0), np.minimum(j + 1 + _WINDOW, m)
     window_left = (prefix_w[i] - prefix_w[lo]).astype(np.float32)
     window_right = (prefix_w[hi] - prefix_w[j + 1]).astype(np.float32)
-    wcov = np.float32(s.wcoverage)
-    extra = np.column_stack(
-        [
-            np.full(n, wcov, np.float32),
-            np.full(n, float(is_wbest), np.float32),
-            np.full(n, np.log1p(wrank), np.float32),
-            np.full(n, np.log1p(s.bigrams), np.float32),
-            np.log1p(window_left + window_right) / 2,
-            np.log1p(window_left) / 2,
-            np.log1p(window_right) / 2,
-            wcov * left_m,
-            wcov * p_after,
-            wcov * np.log1p(length_f),
-            np.log1p(run_before[i]),
-            np.log1p(run_after[j]),
-        ]
-    ).astype(np.float32)
-    boundary = _boundary_features(text, sent, s, matched, is_stop, i, j, is_wbest)
-    base = np.concatenate([base, extra, boundary], axis=1)
+    idf_cov = np.float32(s.idf_coverage)
+    col.update({
+        "sent_idf_coverage": np.full(n, idf_cov, np.float32),
+        "sent_idf_best": np.full(n, float(is_idf_best), np.float32),
+        "sent_idf_rank_log": np.full(n, np.log1p(idf_rank), np.float32),
+        "sent_bigrams": np.full(n, np.log1p(s.bigrams), np.float32),
+        "window_match": np.log1p(window_left + window_right) / _LOG_WEIGHT_SCALE,
+        "window_match_left": np.log1p(window_left) / _LOG_WEIGHT_SCALE,
+        "window_match_right": np.log1p(window_right) / _LOG_WEIGHT_SCALE,
+        "idf_coverage_x_left_matched": idf_cov * left_m,
+        "idf_coverage_x_punct_after": idf_cov * p_after,
+        "idf_coverage_x_len_log": idf_cov * np.log1p(length_f),
+        "matched_run_before": np.log1p(run_before[i]),
+        "matched_run_after": np.log1p(run_after[j]),
+    })
+    col.update(_boundary_features(text, sent, matched, is_stop, i, j, is_idf_best))
 
     digits_in = span_sum(digit)
-    cross = np.column_stack(
-        [(length <= b).astype(np.float32) for b in _LENGTH_BUCKETS]
-        + [
-            (digits_in > 0).astype(np.float32),
-            (span_sum(year) > 0).astype(np.float32),
-            (span_sum(month) > 0).astype(np.float32),
-            (span_sum(time_word) > 0).astype(np.float32),
-            (span_sum(title) > 0).astype(np.float32),
-            title[i],
-            (span_sum(latin) > 0).astype(np.float32),
-            place_prep[i],
-            digit[i],
-            digit[j],
-            cause_start,
-            left_m,
-            p_after,
-            (digits_in == length_f).astype(np.float32),
-            np.ones(n, np.float32),
-            in_span / length_f,
-            (in_span > 0).astype(np.float32),
-            np.log1p(run_before[i]),
-        ]
-    ).astype(np.float32)
     # A title the question does not name is another person's role: «من هو المتحدث باسم الوزارة» is not
     # answered by «وزير الخارجية فلان», while «رئيس الوزراء فلان» answers «من هو رئيس الوزراء».
     other_title = title * (1 - matched)
-    cross = np.concatenate(
-        [
-            cross,
-            boundary[:, [_BOUNDARY.index(name) for name in _CROSSED_BOUNDARY]],
-            np.column_stack([(span_sum(other_title) > 0).astype(np.float32), other_title[i], after(prep), time_word[i]]),
-        ],
-        axis=1,
-    )
+    # The properties crossed with the question's kind; the rest of CROSS_FEATURES are base columns.
+    col.update({f"len_le_{b}": (length <= b).astype(np.float32) for b in _LENGTH_BUCKETS})
+    col.update({
+        "has_digit": (digits_in > 0).astype(np.float32),
+        "has_year": (span_sum(year) > 0).astype(np.float32),
+        "has_month": (span_sum(month) > 0).astype(np.float32),
+        "has_time_word": (span_sum(time_word) > 0).astype(np.float32),
+        "has_title": (span_sum(title) > 0).astype(np.float32),
+        "start_title": title[i],
+        "has_latin": (span_sum(latin) > 0).astype(np.float32),
+        "start_place_prep": place_prep[i],
+        "start_digit": digit[i],
+        "end_digit": digit[j],
+        "all_digits": (digits_in == length_f).astype(np.float32),
+        "bias": np.ones(n, np.float32),
+        "has_other_title": (span_sum(other_title) > 0).astype(np.float32),
+        "start_other_title": other_title[i],
+        "prep_after": after(prep),
+        "start_time_word": time_word[i],
+    })
+    base = np.column_stack([col[name] for name in BASE_FEATURES]).astype(np.float32)
+    cross = np.column_stack([col[name] for name in CROSS_FEATURES]).astype(np.float32)
 
     starts_c = np.array([w.start for w in sent])[i]
     ends_c = np.array([w.end for w in sent])[j]
@@ -513,9 +413,9 @@ def _is_break(gap: str, left: str, right: str) -> bool:
 
 
 def _boundary_features(
-    text: str, sent: list[Word], s: _Sentence, matched: np.ndarray, is_stop: np.ndarray,
-    i: np.ndarray, j: np.ndarray, is_wbest: bool,
-) -> np.ndarray:
+    text: str, sent: list[Word], matched: np.ndarray, is_stop: np.ndarray,
+    i: np.ndarray, j: np.ndarray, is_idf_best: bool,
+) -> dict[str, np.ndarray]:
     """Where a span sits against the clause structure: ARCD answers mostly run from just after the matched
     question phrase to the next punctuation mark or clause word."""
     m = len(sent)
@@ -524,7 +424,7 @@ def _boundary_features(
         [_is_break(g, sent[k].norm, sent[k + 1].norm) for k, g in enumerate(gaps)] + [True], np.float32
     )  # after word k
     paren_gap = np.array([("(" in g or "[" in g) for g in gaps] + [0.0], np.float32)
-    clause = np.array([w.norm in _CLAUSE_WORDS for w in sent], np.float32)
+    clause = np.array([w.norm in CLAUSE_WORDS for w in sent], np.float32)
     prefix_gap = np.concatenate([[0.0], np.cumsum(punct_gap)])
     inside = (prefix_gap[j] - prefix_gap[i]).astype(np.float32)  # punctuation between words i..j
     after_pad = np.concatenate([clause, [0.0]])
@@ -544,8 +444,8 @@ def _boundary_features(
     last_match = np.full(m + 1, -1.0)
     for k in range(m):
         last_match[k + 1] = k if matched[k] else last_match[k]
-    gap_after_match = np.where(last_match[i] >= 0, i - last_match[i] - 1, 20.0)
-    wbest = float(is_wbest)
+    gap_after_match = np.where(last_match[i] >= 0, i - last_match[i] - 1, _NO_MATCH_GAP)
+    idf_best = float(is_idf_best)
     length = (j - i + 1).astype(np.float32)
     # A maximal run of new words between question words / punctuation: what the sentence adds to the question.
     left_m = np.concatenate([[0.0], matched])[i]
@@ -554,26 +454,24 @@ def _boundary_features(
     right_edge = (right_m > 0) | (ends_at_punct > 0)
     no_match = (prefix_match[j + 1] - prefix_match[i]) == 0
     segment = (left_edge & right_edge & no_match).astype(np.float32)
-    return np.column_stack(
-        [
-            np.log1p(inside),
-            first_clause,
-            clause_after,
-            clause[i],
-            paren_gap[j],
-            matched[i],
-            matched[j],
-            np.log1p(prefix_content[j + 1] - prefix_content[i]),
-            after_last,
-            before_first,
-            rest,
-            rest * wbest,
-            first_clause * wbest,
-            np.log1p(gap_after_match) / 3,
-            wbest * np.log1p(length),
-            segment,
-            segment * wbest,
-            segment * left_m,
-            segment * left_m * right_m,
-        ]
-    ).astype(np.float32)
+    return {
+        "punct_inside": np.log1p(inside),
+        "first_clause": first_clause,
+        "clause_word_after": clause_after,
+        "clause_word_start": clause[i],
+        "paren_after": paren_gap[j],
+        "start_matched": matched[i],
+        "end_matched": matched[j],
+        "unmatched_content_log": np.log1p(prefix_content[j + 1] - prefix_content[i]),
+        "after_last_match": after_last,
+        "before_first_match": before_first,
+        "rest_of_clause": rest,
+        "rest_of_clause_x_idf_best": rest * idf_best,
+        "first_clause_x_idf_best": first_clause * idf_best,
+        "gap_after_last_match": np.log1p(gap_after_match) / _LOG_GAP_SCALE,
+        "idf_best_x_len_log": idf_best * np.log1p(length),
+        "gap_segment": segment,
+        "gap_segment_x_idf_best": segment * idf_best,
+        "gap_segment_left_match": segment * left_m,
+        "gap_segment_both_match": segment * left_m * right_m,
+    }

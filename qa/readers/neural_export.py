@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from qa.readers.neural import FORMAT_VERSION, INPUT_NAMES, MODEL_FILE, READER_FILE, TOKENIZER_FILE
+from retrieval.atomic import swap_folder
 
 
 def export_reader(
@@ -54,11 +55,9 @@ def export_reader(
         for item in staging.iterdir():
             os.chmod(item, 0o644)
         os.chmod(staging, 0o755)
-        if out.exists():
-            if not (out / READER_FILE).is_file():
-                raise FileExistsError(f"{out} exists and is not a neural reader folder; choose another --out")
-            shutil.rmtree(out)
-        os.replace(staging, out)
+        if out.exists() and not (out / READER_FILE).is_file():
+            raise FileExistsError(f"{out} exists and is not a neural reader folder; choose another --out")
+        swap_folder(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out

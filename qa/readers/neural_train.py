@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import shutil
 import time
@@ -25,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from qa.evaluation.gold import locate_answer
 from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model, read_e5_file
+from qa.readers.windows import encode_pairs
+from qa.squad import locate_answer, read_squad
+from retrieval.atomic import atomic_path, swap_folder, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +92,18 @@ class TrainPlan:
 
 def load_examples(path: Path) -> list[QAExample]:
     """SQuAD v1.1 / v2.0 JSON; answers located by text nearest their given start, unfound ones dropped."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
     examples: list[QAExample] = []
-    for article in data["data"]:
-        for paragraph in article["paragraphs"]:
-            context = paragraph["context"]
-            for qa in paragraph["qas"]:
-                if qa.get("is_impossible") or not qa.get("answers"):
-                    examples.append(QAExample(qa["id"], qa["question"], context, -1, ""))
-                    continue
-                first = qa["answers"][0]
-                text = first["text"].strip()
-                start = locate_answer(context, text, int(first.get("answer_start", 0))) if text else None
-                if start is not None:
-                    examples.append(QAExample(qa["id"], qa["question"], context, start, text))
+    for paragraph in read_squad(path):
+        context = paragraph.context
+        for qa in paragraph.questions:
+            if qa.impossible or not qa.answers:
+                examples.append(QAExample(qa.id, qa.question, context, -1, ""))
+                continue
+            first = qa.answers[0]
+            text = first.text.strip()
+            start = locate_answer(context, text, first.start or 0) if text else None
+            if start is not None:
+                examples.append(QAExample(qa.id, qa.question, context, start, text))
     return examples
 
 
@@ -146,30 +145,23 @@ def encode_training_windows(
     windows: list[tuple[list[int], int, int]] = []
     for start_at in range(0, len(examples), 256):
         chunk = examples[start_at : start_at + 256]
-        enc = tokenizer(
-            [e.question for e in chunk],
-            [e.context for e in chunk],
-            truncation="only_second",
-            max_length=plan.max_length,
-            stride=plan.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
+        encoded = encode_pairs(
+            tokenizer.backend_tokenizer, [(e.question, e.context) for e in chunk], plan.max_length, plan.stride
         )
-        for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
-            example = chunk[sample]
-            ids = enc["input_ids"][w]
-            offsets = enc["offset_mapping"][w]
-            sequence = enc.sequence_ids(w)
+        for w, sample in enumerate(encoded.passage_index):
+            example = chunk[int(sample)]
+            ids = encoded.input_ids[w, : int(encoded.attention_mask[w].sum())].tolist()
+            offsets = encoded.offsets[w]
             start_token = end_token = 0
             if example.start >= 0:
                 char_start, char_end = example.start, example.start + len(example.answer)
-                context = [i for i, s in enumerate(sequence) if s == 1]
+                context = np.flatnonzero(encoded.context_mask[w]).tolist()
                 if context and offsets[context[0]][0] <= char_start and offsets[context[-1]][1] >= char_end:
                     start_token = next(i for i in context if offsets[i][1] > char_start)
                     end_token = next(i for i in reversed(context) if offsets[i][0] < char_end)
                 elif rng.random() >= plan.negative_window_rate:
                     continue
-            windows.append((list(ids), start_token, end_token))
+            windows.append((ids, start_token, end_token))
     return windows
 
 
@@ -375,12 +367,11 @@ def _save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, s
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "state.pt.tmp"
-    torch.save({
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-        "torch_rng": torch.get_rng_state(), "step": step, "losses": losses, "total": total,
-    }, tmp)
-    os.replace(tmp, folder / "state.pt")
+    with atomic_path(folder / "state.pt") as staging:
+        torch.save({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(), "step": step, "losses": losses, "total": total,
+        }, staging)
     _write_json(folder / "progress.json", {"step": step, "total": total,
                                            "loss": float(np.mean(losses[-50:])) if losses else None})
     log.info("checkpoint at step %d of %d (%.1f%%)", step, total, 100 * step / max(1, total))
@@ -396,12 +387,8 @@ def save_model_folder(folder: Path, model: Any, tokenizer: Any, files: dict[str,
     tokenizer.save_pretrained(staging)
     for name, data in files.items():
         _write_json(staging / name, data)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(staging, folder)
+    swap_folder(staging, folder)
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))

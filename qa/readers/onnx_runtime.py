@@ -26,6 +26,7 @@ from typing import Any, get_args
 import numpy as np
 
 from qa.config import ReaderOptimization
+from retrieval.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -161,19 +162,19 @@ def _export_quantized(
                 dynamo=False,
             )
         fused = _fuse_attention(exported, model.config, staging / "model.fused.onnx")
-        quantized = staging / "model.int8.onnx"
         # The fused operators live in ONNX Runtime's own domain, where shape inference finds no types.
-        quantize_dynamic(
-            str(fused),
-            str(quantized),
-            weight_type=QuantType.QInt8,
-            reduce_range=reduce_range,
-            per_channel=per_channel,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-        os.replace(quantized, path)
+        with atomic_path(path) as quantized:
+            quantize_dynamic(
+                str(fused),
+                str(quantized),
+                weight_type=QuantType.QInt8,
+                reduce_range=reduce_range,
+                per_channel=per_channel,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
         if fp32_copy is not None:
-            os.replace(fused, fp32_copy)
+            with atomic_path(fp32_copy) as copy:
+                os.replace(fused, copy)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

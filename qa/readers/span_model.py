@@ -6,8 +6,6 @@ JSON rather than pickle: the artifact ships inside the package and loading it ru
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.readers.features import Candidates, feature_names
+from retrieval.atomic import write_atomic
 
 ARTIFACT_NAME = "embedded_reader.json"
 FORMAT_VERSION = 1
@@ -34,13 +33,13 @@ class SpanModel:
     calibration: tuple[float, float]  # (slope, intercept) applied to the linear score
     meta: dict
 
-    def raw(self, cands: Candidates, kind: str) -> np.ndarray:
+    def linear_scores(self, cands: Candidates, kind: str) -> np.ndarray:
         """Linear scores of candidates for a question of `kind` (higher is better)."""
         return cands.linear_scores(kind, self.weights, self.bias)
 
-    def probability(self, raw: np.ndarray) -> np.ndarray:
+    def probability(self, linear: np.ndarray) -> np.ndarray:
         slope, intercept = self.calibration
-        return 1.0 / (1.0 + np.exp(-(slope * raw + intercept)))
+        return 1.0 / (1.0 + np.exp(-(slope * linear + intercept)))
 
     def to_json(self) -> dict:
         return {
@@ -54,16 +53,7 @@ class SpanModel:
 
     def save(self, path: Path) -> None:
         """Write atomically: a reader loading concurrently sees the old file or the new one, never half."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(self.to_json(), out, ensure_ascii=False, indent=0)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a packaged data file is world-readable
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, json.dumps(self.to_json(), ensure_ascii=False, indent=0))
 
 
 def load_model(path: Path | None = None) -> SpanModel:

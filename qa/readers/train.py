@@ -9,7 +9,6 @@ so the probability describes questions the model has not seen.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -22,8 +21,10 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from qa.metrics import exact_match, f1_score
-from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, KINDS, Candidates, candidates, question_info
+from qa.readers.features import BASE_FEATURES, CROSS_FEATURES, Candidates, candidates
+from qa.readers.question_types import KINDS, question_info
 from qa.readers.span_model import SpanModel
+from qa.squad import SquadAnswer, locate_answer, read_squad
 from retrieval.words import words
 
 log = logging.getLogger(__name__)
@@ -58,35 +59,21 @@ class Example:
 
 def load_squad(path: Path) -> list[Example]:
     """SQuAD v1.1 JSON as examples, each answer found by text nearest its given start."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
     examples: list[Example] = []
-    for a_index, article in enumerate(data["data"]):
-        for paragraph in article["paragraphs"]:
-            context = paragraph["context"]
-            for qa in paragraph["qas"]:
-                answers = tuple(a["text"] for a in qa.get("answers", []))
-                start, end = locate_answer(context, qa["answers"][0]) if answers else (-1, -1)
-                examples.append(
-                    Example(qa["id"], str(a_index), qa["question"], context, answers, start, end)
-                )
+    for paragraph in read_squad(path):
+        context = paragraph.context
+        for qa in paragraph.questions:
+            answers = tuple(a.text for a in qa.answers)
+            start, end = _answer_span(context, qa.answers[0]) if answers else (-1, -1)
+            examples.append(Example(qa.id, str(paragraph.article), qa.question, context, answers, start, end))
     return examples
 
 
-def locate_answer(context: str, answer: dict) -> tuple[int, int]:
-    """The occurrence of the answer text nearest to its `answer_start` (which may be wrong)."""
-    text = answer["text"].strip()
-    if not text:
-        return -1, -1
-    given = int(answer.get("answer_start", 0))
-    found = []
-    position = context.find(text)
-    while position >= 0:
-        found.append(position)
-        position = context.find(text, position + 1)
-    if not found:
-        return -1, -1
-    start = min(found, key=lambda p: abs(p - given))
-    return start, start + len(text)
+def _answer_span(context: str, answer: SquadAnswer) -> tuple[int, int]:
+    """Character span of the answer's text nearest its given start; (-1, -1) when it is not there."""
+    text = answer.text.strip()
+    start = locate_answer(context, text, answer.start or 0) if text else None
+    return (-1, -1) if start is None else (start, start + len(text))
 
 
 def fit(examples: Sequence[Example], seed: int = SEED, c: float = REGULARIZATION_C) -> SpanModel:
@@ -220,7 +207,7 @@ def evaluate(model: SpanModel, examples: Iterable[Example]) -> dict[str, float]:
         info = question_info(e.question)
         cands = candidates(info, [e.context])
         if len(cands):
-            top = int(np.argmax(model.raw(cands, info.kind)))
+            top = int(np.argmax(model.linear_scores(cands, info.kind)))
             prediction: str | None = e.context[cands.start[top] : cands.end[top]]
         else:
             prediction = None

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.readers.base import span_answer
+from qa.readers.base import distinct_answers, span_answer
 from qa.readers.decode import best_spans
 from qa.types import Answer
 from retrieval.types import Passage
@@ -55,14 +55,20 @@ def check_windowing(max_seq_length: int, doc_stride: int) -> None:
 def encode_windows(
     tokenizer: Any, question: str, passages: Sequence[Passage], max_length: int, stride: int
 ) -> Windows:
-    """Windows of `question` paired with each passage; `tokenizer` is a `tokenizers.Tokenizer`.
+    """Windows of `question` paired with each passage; `tokenizer` is a `tokenizers.Tokenizer`."""
+    return encode_pairs(tokenizer, [(question, p.text) for p in passages], max_length, stride)
 
-    The tokenizer object is configured for this call (truncation of the passage only, overflow with
+
+def encode_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int, stride: int) -> Windows:
+    """Windows of each (question, context) pair, `passage_index` naming the pair; the one window
+    encoder of serving and training. `tokenizer` is a `tokenizers.Tokenizer`.
+
+    The tokenizer object is configured for this call (truncation of the context only, overflow with
     `stride` tokens of overlap), as transformers' own call would; windows are padded to the longest.
     """
     tokenizer.no_padding()  # windows are padded here, to the longest of this call
     tokenizer.enable_truncation(max_length, stride=stride, strategy="only_second")
-    encodings = tokenizer.encode_batch([(question, p.text) for p in passages])
+    encodings = tokenizer.encode_batch(list(pairs))
     rows: list[Any] = []
     owners: list[int] = []
     for index, encoding in enumerate(encodings):
@@ -136,13 +142,9 @@ def read_windows(
                     total = span.probability + null_p
                     score = span.probability / total if total else 0.0
                 answers.append(span_answer(question, passage, char_start, char_end, score, reader_name))
-    best: dict[tuple[str, int, int], Answer] = {}
-    for answer in answers:
-        c = answer.citations[0]
-        key = (c.passage_id, c.start, c.end)
-        if key not in best or answer.score > best[key].score:
-            best[key] = answer
-    return sorted(best.values(), key=lambda a: -a.score)[:max_answers]
+    # Overlapping windows find one span twice: the best-scored copy stays.
+    best_first = sorted(answers, key=lambda a: -a.score)
+    return distinct_answers(best_first, overlapping=False)[:max_answers]
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from qa.readers.base import Span, distinct_answers
 from qa.types import Answer, Citation
-from retrieval.normalize import normalize
 from retrieval.types import Document, Hit
 
 # How many other places an answer also cites, and how many passages a no-answer shows.
@@ -19,6 +19,7 @@ def select_answer(
     fallback: Sequence[Hit],
     candidates: Sequence[Answer],
     documents: dict[str, Document],
+    *,
     threshold: float,
     reader_weight: float,
     reader_name: str,
@@ -33,7 +34,7 @@ def select_answer(
     show when retrieval found nothing at all.
     """
     if not hits:
-        return Answer(question=question, text=None, score=0.0, citations=closest_passages(fallback, documents), reader=reader_name)
+        return Answer(question=question, text=None, score=0.0, citations=passage_citations(fallback, documents), reader=reader_name)
     if coverage is None:
         top_retrieval = max(h.score for h in hits) or 1.0
         coverage = {h.passage.id: h.score / top_retrieval for h in hits}
@@ -50,13 +51,13 @@ def select_answer(
 
     if not unique or unique[0].score < threshold:
         best = unique[0].score if unique else 0.0
-        return Answer(question=question, text=None, score=best, citations=closest_passages(hits, documents), reader=reader_name)
+        return Answer(question=question, text=None, score=best, citations=passage_citations(hits, documents), reader=reader_name)
     best = unique[0]
     citations = [a.citations[0] for a in unique[:MAX_CITATIONS]]
     return Answer(question=question, text=best.text, score=best.score, citations=citations, reader=reader_name)
 
 
-def closest_passages(hits: Sequence[Hit], documents: dict[str, Document], n: int = MAX_CITATIONS) -> list[Citation]:
+def passage_citations(hits: Sequence[Hit], documents: dict[str, Document], n: int = MAX_CITATIONS) -> list[Citation]:
     """Citations of whole passages (start == end == 0), for a no-answer."""
     return [
         _with_document(
@@ -90,18 +91,10 @@ def _drop_duplicates(answers: list[Answer], hits: Sequence[Hit]) -> list[Answer]
     offsets; document offsets (passage start + span offset) reveal that.
     """
     passage_start = {h.passage.id: h.passage.start for h in hits}
-    kept: list[Answer] = []
-    seen_text: set[str] = set()
-    seen_spans: list[tuple[str, int, int]] = []
-    for answer in answers:
+
+    def document_span(answer: Answer) -> Span:
         c = answer.citations[0]
-        key = normalize(answer.text or "")
         offset = passage_start.get(c.passage_id, 0)
-        span = (c.doc_id, offset + c.start, offset + c.end)
-        overlaps = any(d == span[0] and s < span[2] and span[1] < e for d, s, e in seen_spans)
-        if key in seen_text or overlaps:
-            continue
-        seen_text.add(key)
-        seen_spans.append(span)
-        kept.append(answer)
-    return kept
+        return c.doc_id, offset + c.start, offset + c.end
+
+    return distinct_answers(answers, document_span, same_text=True)
