@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -191,7 +192,17 @@ def test_page_and_static_files_are_served_with_a_strict_policy(serve):
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "http" not in page.text.replace('href="/docs"', "")  # no CDN: every file comes from this server
     assert client.get("/static/app.js").status_code == 200
-    assert client.get("/docs").status_code == 200 and client.get("/openapi.json").json()["paths"]["/v1/ask"]
+    assert client.get("/openapi.json").json()["paths"]["/v1/ask"]
+
+
+def test_api_docs_load_their_scripts_from_this_server_not_a_cdn(serve):
+    client = serve()
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert scripts and all(url.startswith("/") for url in scripts), scripts
+    assert all(client.get(url).status_code == 200 for url in scripts)
+    assert client.get("/redoc").status_code == 200
 
 
 def test_reads_run_in_the_bounded_pool_not_on_the_event_loop(seed_index, tmp_path):

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from qa.config import Settings
 from qa.pipeline import Pipeline
@@ -60,7 +61,8 @@ def create_app(
                 loading.cancel()
             state.service.close()
 
-    app = FastAPI(
+    # /docs and /redoc from files in the fastapi-offline wheel: FastAPI's own pages load Swagger UI from a CDN.
+    app = FastAPIOffline(
         title="Sanad (سند)",
         version=version("sanad-qa"),
         description="Cited answers to Arabic questions over a corpus | إجابات موثقة عن أسئلة عربية",
