@@ -28,6 +28,7 @@ import numpy as np
 
 from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
+from retrieval.corpus import load_corpus
 from retrieval.dense import DenseVectors, Embedder
 from retrieval.fusion import Fusion
 from retrieval.hybrid import RETRIEVAL_MODES, RetrievalMode
@@ -41,12 +42,18 @@ from retrieval.index import (
     _settings_from_signature,
     corpus_fingerprint,
     coverage,
+    read_manifest,
 )
 from retrieval.locations import LocationError, ensure_writable_folder
+from retrieval.store import VectorBuild, add_vectors, corpus_files_fingerprint
 from retrieval.types import Document, Hit, Passage
 
 SHARD_MANIFEST = "shards.json"
 SHARDS_FORMAT = 1
+
+
+class ShardingError(ValueError):
+    """A corpus cannot be cut as asked (fewer documents than shards, fewer than one shard)."""
 
 
 class ShardUnavailable(Exception):
@@ -130,9 +137,9 @@ class LocalShard:
 def partition(documents: Sequence[Document], passages: Sequence[Passage], n_shards: int) -> list[list[Document]]:
     """`documents` in corpus order cut into `n_shards` contiguous, non-empty runs of about equal passage counts."""
     if n_shards < 1:
-        raise ValueError(f"a sharded index needs at least one shard, not {n_shards}")
+        raise ShardingError(f"a sharded index needs at least one shard, not {n_shards}")
     if n_shards > len(documents):
-        raise ValueError(f"{n_shards} shards for {len(documents)} documents: use at most one shard per document")
+        raise ShardingError(f"{n_shards} shards for {len(documents)} documents: use at most one shard per document")
     counts: dict[str, int] = {}
     for passage in passages:
         counts[passage.doc_id] = counts.get(passage.doc_id, 0) + 1
@@ -389,3 +396,59 @@ class ShardPassages(Sequence[Passage]):
 
     def __len__(self) -> int:
         return int(self._index.manifest["passages"])
+
+
+# -- from a corpus folder ------------------------------------------------------------------------
+
+
+def build_sharded_index(
+    corpus: Path, folder: Path, settings: BuildSettings, n_shards: int, notices: list[str] | None = None,
+    vectors: VectorBuild | None = None,
+) -> dict[str, Any]:
+    """Load and clean the corpus, cut it into `n_shards`, save the shards; with `vectors`, embed each shard.
+
+    Returns the shard manifest. Each shard's vectors are saved with it as they are made.
+    """  # fmt: skip
+    check_sharded_location(folder)
+    loaded = load_corpus(corpus)
+    if notices is not None:
+        notices.extend(loaded.problems)
+    shards, manifest = build_sharded(loaded.documents, n_shards, settings)
+    manifest["corpus_files"] = corpus_files_fingerprint(corpus)
+    manifest["corpus_path"] = str(Path(corpus).resolve())
+    save_sharded(shards, manifest, folder)
+    if vectors is not None:
+        for name, shard in zip(manifest["shards"], shards):
+            add_vectors(shard, folder / name, vectors)
+    return manifest
+
+
+def open_sharded_index(
+    corpus: Path, folder: Path, settings: BuildSettings, n_shards: int, notices: list[str] | None = None,
+    vectors: VectorBuild | None = None,
+) -> dict[str, Any]:
+    """The shard manifest of the sharded index in `folder`, rebuilt first unless it has `n_shards` shards
+    built with `settings` from `corpus` as it is now (and, with `vectors`, dense vectors in every shard)."""  # fmt: skip
+    problem = None
+    try:
+        manifest = read_shard_manifest(folder)
+        if len(manifest["shards"]) != n_shards:
+            problem = f"The sharded index in {folder} has {len(manifest['shards'])} shards, not {n_shards}."
+        elif manifest.get("settings") != settings.signature():
+            problem = f"The sharded index in {folder} was built with other settings."
+        elif manifest.get("corpus_files") != corpus_files_fingerprint(corpus):
+            problem = f"The corpus {corpus} changed since the sharded index in {folder} was built."
+        elif vectors is not None and not all("dense" in read_manifest(folder / n) for n in manifest["shards"]):
+            problem = f"The sharded index in {folder} has no dense vectors yet."
+        else:
+            return manifest
+    except IndexError_ as err:
+        problem = err.problem
+    if notices is not None and (folder / SHARD_MANIFEST).exists():
+        notices.append(f"{problem} Rebuilding it from {corpus}.")
+    return build_sharded_index(corpus, folder, settings, n_shards, notices, vectors)
+
+
+def sharded_index_dir(index_dir: Path, named: bool) -> Path:
+    """Where a sharded index goes: the folder named with --index, else beside the default index."""
+    return index_dir if named else index_dir.with_name(f"{index_dir.name}-shards")

@@ -103,3 +103,26 @@ class _InMemory:
         from retrieval.shards import LocalShard
 
         return LocalShard(index)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_sharded_hybrid_and_dense_search_equal_one_index(seeds_dir, tmp_path, mode):
+    from retrieval.hybrid import HybridIndex
+    from retrieval.store import VectorBuild, build_index
+    from retrieval.shards import build_sharded_index
+    from tests.test_dense import ENGLISH, CountingEmbedder
+
+    settings = BuildSettings()
+    single = build_index(seeds_dir, tmp_path / "one", settings, vectors=VectorBuild(CountingEmbedder()))  # type: ignore[arg-type]
+    build_sharded_index(seeds_dir, tmp_path / "sharded", settings, 2, vectors=VectorBuild(CountingEmbedder()))  # type: ignore[arg-type]
+    sharded = ShardedIndex.load(tmp_path / "sharded", mode, CountingEmbedder())  # type: ignore[arg-type]
+    assert sharded.mode == mode
+    expected = HybridIndex(single, mode, CountingEmbedder())  # type: ignore[arg-type]
+    _assert_same_results(expected, sharded, [*QUESTIONS, ENGLISH], k=10, coverage=False)
+
+
+def test_a_sharded_index_without_vectors_searches_by_bm25(seeds_dir, tmp_path):
+    from retrieval.shards import build_sharded_index
+
+    build_sharded_index(seeds_dir, tmp_path / "sharded", BuildSettings(), 2)
+    assert ShardedIndex.load(tmp_path / "sharded", "hybrid").mode == "bm25"
