@@ -18,6 +18,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +52,8 @@ from retrieval.types import Document, Hit, Passage
 
 SHARD_MANIFEST = "shards.json"
 SHARDS_FORMAT = 1
+# Documents, and questions' term frequencies, that the searcher keeps from recent searches.
+_REMEMBERED = 4096
 
 
 class ShardingError(ValueError):
@@ -67,11 +71,14 @@ class ShardUnavailable(Exception):
 
 @dataclass(frozen=True)
 class ShardRanking:
-    """One shard's answer to a query: its BM25 and dense (row, score) lists, best first, and their passages."""
+    """One shard's answer to a query: its BM25 and dense (row, score) lists, best first, their passages and
+    documents, and the shard's document frequency of each query term (for `coverage`, with no second call)."""
 
     bm25: list[tuple[int, float]]
     dense: list[tuple[int, float]] = field(default_factory=list)
     passages: dict[int, Passage] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)
+    frequencies: list[int] = field(default_factory=list)
 
 
 class Shard(Protocol):
@@ -109,8 +116,10 @@ class LocalShard:
         if vector is not None and self.dense is not None:
             rows, similarities = self.dense.search(vector, k)
             dense = list(zip(rows.tolist(), similarities.tolist()))
-        wanted = {row for row, _ in bm25} | {row for row, _ in dense}
-        return ShardRanking(bm25, dense, {row: self.index.passages[row] for row in wanted})
+        passages = {row: self.index.passages[row] for row in {row for row, _ in bm25} | {row for row, _ in dense}}
+        documents = {p.doc_id: self.index.documents[p.doc_id] for p in passages.values()}
+        frequencies = self.index.document_frequencies(self.index.settings.analyzer.terms(query))
+        return ShardRanking(bm25, dense, passages, documents, frequencies)
 
     def document_frequencies(self, terms: Sequence[str]) -> list[int]:
         return self.index.document_frequencies(terms)
@@ -275,6 +284,10 @@ class ShardedIndex:
         self.settings = _settings_from_signature(manifest.get("settings", {}), Path(SHARD_MANIFEST))
         self.documents = ShardDocuments(self)
         self.passages = ShardPassages(self)
+        # What the last searches learnt: the query terms' document frequencies, for `coverage` of the
+        # same question without asking every shard again.
+        self._frequencies: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max(1, len(self.shards)), thread_name_prefix="sanad-shard")
 
     @classmethod
@@ -306,7 +319,10 @@ class ShardedIndex:
         passages: dict[int, Passage] = {}
         bm25: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
+        terms = tuple(self.settings.analyzer.terms(query))
+        self._remember(terms, [int(sum(column)) for column in zip(*(r.frequencies for r in rankings))])
         for number, ranking in enumerate(rankings):
+            self.documents.remember(ranking.documents)
             offset = int(self._offsets[number])
             bm25 += [(offset + row, score) for row, score in ranking.bm25]
             dense += [(offset + row, score) for row, score in ranking.dense]
@@ -323,10 +339,22 @@ class ShardedIndex:
         return [Hit(passages[row], float(score), rank) for rank, (row, score) in enumerate(ranked, start=1)]
 
     def coverage(self, query: str, passages: Sequence[Passage]) -> list[float]:
-        terms = self.settings.analyzer.terms(query)
-        per_shard = self.fan_out(lambda shard: shard.document_frequencies(terms))
-        frequencies = [int(sum(column)) for column in zip(*per_shard)] if terms else []
+        terms = tuple(self.settings.analyzer.terms(query))
+        with self._lock:
+            frequencies = self._frequencies.get(terms)
+        if frequencies is None:
+            per_shard = self.fan_out(lambda shard: shard.document_frequencies(list(terms)))
+            frequencies = [int(sum(column)) for column in zip(*per_shard)]
         return coverage(self.settings.analyzer, terms, frequencies, int(self._offsets[-1]), passages)
+
+    def _remember(self, terms: tuple[str, ...], frequencies: list[int]) -> None:
+        if len(frequencies) != len(terms):
+            return
+        with self._lock:
+            self._frequencies[terms] = frequencies
+            self._frequencies.move_to_end(terms)
+            while len(self._frequencies) > _REMEMBERED:
+                self._frequencies.popitem(last=False)
 
     def closest(self, query: str, k: int = 3) -> list[Hit]:
         """As one index's `closest`: trigram similarity, only for corpora up to FUZZY_LIMIT passages."""
@@ -365,12 +393,26 @@ class ShardedIndex:
 
 
 class ShardDocuments(Mapping[str, Document]):
-    """The documents of every shard, looked up where they are."""
+    """The documents of every shard, looked up where they are; those of recent hits are kept at hand."""
 
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
+        self._recent: OrderedDict[str, Document] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, documents: Mapping[str, Document]) -> None:
+        with self._lock:
+            for doc_id, document in documents.items():
+                self._recent[doc_id] = document
+                self._recent.move_to_end(doc_id)
+            while len(self._recent) > _REMEMBERED:
+                self._recent.popitem(last=False)
 
     def __getitem__(self, doc_id: str) -> Document:
+        with self._lock:
+            known = self._recent.get(doc_id)
+        if known is not None:
+            return known
         for found in self._index.fan_out(lambda shard: shard.document(doc_id)):
             if found is not None:
                 return found
