@@ -169,7 +169,7 @@ def corpus_statistics(passages: Sequence[Passage], analyzer: Analyzer) -> Corpus
     passage_ids = np.repeat(np.arange(len(passages), dtype=np.int64), counts)
     pairs = np.unique((term_ids << 32) | passage_ids)
     df = np.bincount(pairs >> 32, minlength=len(vocab))
-    return CorpusStatistics(len(passages), int(len(flat)), dict(zip(vocab, df.tolist())))
+    return CorpusStatistics(len(passages), len(flat), dict(zip(vocab, df.tolist())))
 
 
 def build_sharded(

@@ -15,14 +15,14 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is the scale extra: pip install 'sanad-qa[scale]'")
 httpx = pytest.importorskip("httpx", reason="the serve extra is not installed")
 
-from ray import serve  # noqa: E402
+from ray import serve
 
-from qa.config import load_settings  # noqa: E402
-from qa.pipeline import Pipeline  # noqa: E402
-from retrieval.index import BuildSettings  # noqa: E402
-from retrieval.shards import build_sharded_index  # noqa: E402
-from tests.test_index import QUESTIONS  # noqa: E402
-from web.ray_serve import APP_NAME, build_app  # noqa: E402
+from qa.config import load_settings
+from qa.pipeline import Pipeline
+from retrieval.index import BuildSettings
+from retrieval.shards import build_sharded_index
+from tests.test_index import QUESTIONS
+from web.ray_serve import APP_NAME, build_app
 
 # Ray's own modules warn of deprecated pydantic and asyncio uses on import.
 pytestmark = [pytest.mark.timeout(300), pytest.mark.filterwarnings("ignore::DeprecationWarning")]

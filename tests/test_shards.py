@@ -108,8 +108,8 @@ class _InMemory:
 @pytest.mark.parametrize("mode", ["hybrid", "dense"])
 def test_sharded_hybrid_and_dense_search_equal_one_index(seeds_dir, tmp_path, mode):
     from retrieval.hybrid import HybridIndex
-    from retrieval.store import VectorBuild, build_index
     from retrieval.shards import build_sharded_index
+    from retrieval.store import VectorBuild, build_index
     from tests.test_dense import ENGLISH, CountingEmbedder
 
     settings = BuildSettings()
