@@ -54,6 +54,8 @@ SHARD_MANIFEST = "shards.json"
 SHARDS_FORMAT = 1
 # Documents, and questions' term frequencies, that the searcher keeps from recent searches.
 _REMEMBERED = 4096
+# Calls to one shard that may be under way at once (from concurrent questions).
+_FAN_OUT_PER_SHARD = 8
 
 
 class ShardingError(ValueError):
@@ -288,7 +290,8 @@ class ShardedIndex:
         # same question without asking every shard again.
         self._frequencies: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max(1, len(self.shards)), thread_name_prefix="sanad-shard")
+        # Threads enough for several questions' fan-outs at once: remote shards' calls mostly wait.
+        self._pool = ThreadPoolExecutor(len(self.shards) * _FAN_OUT_PER_SHARD, thread_name_prefix="sanad-shard")
 
     @classmethod
     def load(cls, folder: Path, mode: RetrievalMode = "bm25", embedder: Embedder | None = None) -> ShardedIndex:

@@ -94,11 +94,12 @@ class ReaderDeployment:
     """The reader, loaded once per replica; concurrent requests are read in batches (`@serve.batch`)."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        self.reader = make_reader(load_settings(settings))
+        loaded = load_settings(settings)
+        self.reader = make_reader(loaded)
         warm_up = getattr(self.reader, "warm_up", None)
         if callable(warm_up):
             warm_up()
-        self.threshold = load_settings(settings).threshold_for(self.reader)
+        self.threshold = loaded.threshold_for(self.reader)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.reader.name, "no_answer_threshold": self.threshold}
