@@ -27,13 +27,14 @@ from bot.callbacks import CallbackStore
 from bot.credentials import BotConfigError, bot_endpoint
 from bot.db import Database, database_path
 from bot.delivery import RetryingRateLimiter
-from bot.feedback import Feedback
+from bot.feedback import Feedback, move_old_votes
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.outbox import Outbox, OutboxSender
 from bot.state import STATE_KEY, AnswerService, BotState, SeenUpdates
 from bot.updates import TolerantBot
 from qa.config import Settings
+from qa.feedback import FeedbackStore, feedback_path
 from qa.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
         if state is not None:
             state.service.close()
             state.db.close()
+            state.feedback.store.close()
 
     def request(pool: int) -> HTTPXRequest:
         return HTTPXRequest(connection_pool_size=pool, read_timeout=timeout, write_timeout=timeout,
@@ -172,6 +174,8 @@ async def load_state(application: Application, settings: Settings, pipeline: Pip
             log.warning(notice)
     salt = settings.telegram_feedback_salt or settings.telegram_bot_token
     db = Database(database_path(settings.data_dir))
+    votes = FeedbackStore(feedback_path(settings.data_dir))
+    await asyncio.to_thread(move_old_votes, db, votes)
     outbox = Outbox(db)
     sender = OutboxSender(outbox, application.bot, settings.reply_max_age, settings.telegram_retry_first_delay,
                           settings.telegram_retry_max_delay)  # fmt: skip
@@ -180,7 +184,7 @@ async def load_state(application: Application, settings: Settings, pipeline: Pip
         service=AnswerService(pipeline, settings.telegram_max_concurrent_reads),
         db=db,
         callbacks=CallbackStore(db, settings.telegram_button_ttl),
-        feedback=Feedback(db, salt.get_secret_value() if salt else "sanad"),
+        feedback=Feedback(votes, salt.get_secret_value() if salt else "sanad"),
         rate=RateLimiter(db, settings.telegram_rate_limit),
         allowed=AllowList(settings.telegram_allowed_chats),
         outbox=outbox,

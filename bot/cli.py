@@ -1,4 +1,4 @@
-"""`sanad bot` (the Telegram bot, polling or webhook) and `sanad feedback export`; plugged into `sanad` by entry point."""
+"""`sanad bot` (the Telegram bot, polling or webhook); plugged into `sanad` by entry point."""
 
 from __future__ import annotations
 
@@ -57,32 +57,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"sanad bot: the Bot API at {settings.telegram_api_url} refused the token ({err}). Check "
               "TELEGRAM_BOT_TOKEN and SANAD_TELEGRAM_API_URL.", file=sys.stderr)  # fmt: skip
         return 2
-    return 0
-
-
-def register_feedback(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("feedback", help="the bot's 👍/👎 votes | تقييمات مستخدمي البوت")
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    export = verbs.add_parser("export", help="write every vote as JSON Lines (question, answer, citation, vote)")
-    export.add_argument("--out", help="file to write (default: standard output)")
-    parser.set_defaults(func=export_feedback)
-
-
-def export_feedback(args: argparse.Namespace) -> int:
-    from bot.db import Database, database_path
-    from bot.feedback import Feedback
-
-    settings = settings_from(args)
-    path = database_path(settings.data_dir)
-    if not path.is_file():
-        print(f"sanad feedback: no bot database at {path} (set SANAD_DATA_DIR to the bot's data folder).",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    feedback = Feedback(Database(path), salt="")  # exporting reads stored hashes; the salt is not needed
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            count = feedback.export(out)
-    else:
-        count = feedback.export(sys.stdout)
-    print(f"sanad feedback: votes exported: {count}", file=sys.stderr)
     return 0

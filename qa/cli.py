@@ -31,6 +31,7 @@ _COMMANDS = (
     "qa.commands.train_neural",
     "qa.commands.eval",
     "qa.commands.bench",
+    "qa.commands.feedback",
 )
 
 # What a user can get wrong, or the machine cannot do now: (exception, its "kind" under --json, exit code).

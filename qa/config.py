@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     api_max_concurrent_reads: int = Field(default=4, ge=1, le=64)
     # Origins allowed to call the API from a browser (CORS); empty: none (same-origin only). Comma-separated.
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For names the real client (for the rate limit, the votes and the log);
+    # other peers' headers are ignored. Addresses or networks, comma-separated; "*" trusts every peer.
+    api_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     @field_validator("telegram_allowed_chats", "telegram_admins", mode="before")
     @classmethod
@@ -151,9 +154,9 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("api_cors_origins", mode="before")
+    @field_validator("api_cors_origins", "api_trusted_proxies", mode="before")
     @classmethod
-    def _origins(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
         # "https://a.example, https://b.example" from the environment; lists pass through from code.
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]

@@ -14,9 +14,9 @@ import pytest
 from bot import handlers
 from bot.app import build_application
 from bot.db import Database, database_path
-from bot.feedback import Feedback
 from bot.standin import BotAPIStandIn, BotThread, Sent
 from qa.config import Settings
+from qa.feedback import FeedbackStore, feedback_path
 from qa.pipeline import Pipeline
 
 TOKEN = "123456:TEST-token_abcdefghijklmnopq"
@@ -146,7 +146,7 @@ def test_votes_are_stored_once_per_user_with_a_hashed_chat_id(api, start_bot, tm
     api.wait_until(lambda: len(api.calls_of("answerCallbackQuery")) == 2)
     api.wait_until(lambda: api.calls_of("editMessageReplyMarkup"))
     assert "👍 ✓" in buttons(api.message(reply.message_id))
-    [vote] = Feedback(Database(database_path(tmp_path / "data")), salt="").entries()
+    [vote] = FeedbackStore(feedback_path(tmp_path / "data")).entries()
     assert vote["vote"] == "up" and vote["question"] == SPOKESMAN_Q and vote["answer"] == "ماثيو ميلر"
     assert vote["citation"]["doc_id"] == "003_d15b74a03d651d6f" and vote["citation"]["quote"] == "ماثيو ميلر"
     assert str(PRIVATE) not in vote["chat"] and len(vote["chat"]) == 16 and vote["time"].endswith("Z")

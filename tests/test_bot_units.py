@@ -13,12 +13,13 @@ from pydantic import SecretStr
 from bot.callbacks import MAX_CALLBACK_BYTES, CallbackStore, callback_data, parse_callback_data
 from bot.credentials import BotConfigError, bot_endpoint, file_url_for
 from bot.db import Database
-from bot.feedback import Feedback
+from bot.feedback import Feedback, move_old_votes
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.render import answer_message, esc, split_message
 from bot.standin import _check_message
 from qa.config import Settings
+from qa.feedback import FeedbackStore, feedback_path
 from qa.render import FSI, PDI, isolate
 from qa.types import Answer, Citation
 
@@ -113,8 +114,8 @@ def test_rate_limit_is_per_user_slides_and_outlives_a_restart(tmp_path):
 def test_concurrent_votes_are_each_recorded_once_and_exported(tmp_path):
     import io
 
-    db = Database(tmp_path / "state" / "bot.sqlite3")
-    feedback = Feedback(db, salt="s")
+    store = FeedbackStore(feedback_path(tmp_path / "state"))
+    feedback = Feedback(store, salt="s")
     answer = Answer("سؤال " * 500, "جواب", 0.5, [citation("نص جواب", "جواب")], "embedded")
     results: list[bool] = []
     threads = [
@@ -128,12 +129,30 @@ def test_concurrent_votes_are_each_recorded_once_and_exported(tmp_path):
     assert results.count(True) == 200
     assert feedback.record("k0", 3, -5, answer, "down") is False  # that user voted on that answer already
     out = io.StringIO()
-    assert feedback.export(out) == 200
+    assert store.export(out) == 200
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert {r["chat"] for r in records} == {feedback.chat_hash(-5)} and all(r["vote"] == "up" for r in records)
     assert records[0]["citation"]["doc_id"] == "doc1" and records[0]["citation"]["quote"] == "جواب"
     assert records[0]["question"] == answer.question and records[0]["answer"] == "جواب"
-    assert feedback.chat_hash(1) != Feedback(db, salt="other").chat_hash(1)
+    assert feedback.chat_hash(1) != Feedback(store, salt="other").chat_hash(1)
+    assert all(r["front_end"] == "bot" for r in records)
+
+
+def test_votes_an_earlier_version_kept_in_the_bot_database_move_to_the_shared_file_once(tmp_path):
+    db = Database(tmp_path / "bot.sqlite3")
+    with db.transaction() as conn:  # the table as the earlier version made it
+        conn.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, button TEXT, voter TEXT, chat TEXT, question TEXT,"
+                     " answer TEXT, citation TEXT, score REAL, reader TEXT, vote TEXT, time TEXT)")  # fmt: skip
+        conn.execute("INSERT INTO feedback VALUES (1, 'k', 'v', 'c', 'سؤال', 'جواب', '{\"doc_id\": \"d\"}', 0.5,"
+                     " 'embedded', 'up', '2026-01-01T00:00:00Z')")  # fmt: skip
+    store = FeedbackStore(feedback_path(tmp_path))
+    assert move_old_votes(db, store) == 1
+    assert move_old_votes(db, store) == 0  # moved once
+    [vote] = store.entries()
+    assert vote == {"front_end": "bot", "chat": "c", "question": "سؤال", "answer": "جواب", "citation": {"doc_id": "d"},
+                    "score": 0.5, "reader": "embedded", "vote": "up", "time": "2026-01-01T00:00:00Z"}  # fmt: skip
+    assert db.query("SELECT count(*) AS n FROM feedback_moved")[0]["n"] == 1  # kept, renamed
+    assert Feedback(store, salt="").voted("k", 0) is None and store.voted("bot", "k", "v") == "up"
 
 
 def test_a_missing_or_malformed_token_is_a_clear_error():

@@ -18,6 +18,7 @@ pytest.importorskip("fastapi", reason="the serve extra (pip install 'sanad-qa[se
 from fastapi.testclient import TestClient  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
+from qa.feedback import FeedbackStore, feedback_path  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.question import MAX_QUESTION_CHARS  # noqa: E402
 from tests.rule_reader import HeuristicReader  # noqa: E402
@@ -172,17 +173,28 @@ def test_metrics_count_requests_stages_and_no_answers(serve):
     assert "sanad_no_answer_ratio 0.5" in text
 
 
-def test_feedback_is_appended_to_the_web_feedback_file(serve, tmp_path):
+def test_votes_go_to_the_shared_votes_file_once_per_client_and_answer(serve, tmp_path):
     client = serve()
     vote = {"question": SPOKESMAN_Q, "answer": "ماثيو ميلر", "doc_id": "003", "score": 0.9, "reader": "rules"}
     vote["vote"] = "up"
     assert client.post("/v1/feedback", json=vote).status_code == 201
+    again = client.post("/v1/feedback", json={**vote, "vote": "down"})  # the same client, the same answer
+    assert again.status_code == 200 and again.json() == {"recorded": False}
+    other = client.post("/v1/feedback", json=vote, headers={"x-forwarded-for": "203.0.113.7"})
+    assert other.status_code == 200  # the test client is not a trusted proxy: its header is ignored
     assert client.post("/v1/feedback", json={**vote, "vote": "maybe"}).status_code == 422
-    lines = (tmp_path / "data" / "web_feedback.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 1
-    stored = json.loads(lines[0])
+    [stored] = FeedbackStore(feedback_path(tmp_path / "data")).entries()  # where `sanad feedback export` reads
     assert stored["front_end"] == "web" and stored["vote"] == "up" and stored["time"]
-    assert stored["answer"] == "ماثيو ميلر" and "chat" not in stored
+    assert stored["answer"] == "ماثيو ميلر" and stored["citation"] == {"doc_id": "003"} and stored["chat"] is None
+    salt = (tmp_path / "data" / "feedback.salt").read_text()
+    assert len(salt) == 64 and "testclient" not in (tmp_path / "data" / "feedback.sqlite3").read_bytes().decode("latin-1")
+
+
+def test_a_trusted_proxy_names_the_client_for_the_rate_limit(serve):
+    client = serve(api_rate_limit=1, api_trusted_proxies=["testclient"])
+    assert client.get("/v1/search", params={"q": "ميلر"}, headers={"x-forwarded-for": "203.0.113.1"}).status_code == 200
+    assert client.get("/v1/search", params={"q": "ميلر"}, headers={"x-forwarded-for": "203.0.113.1"}).status_code == 429
+    assert client.get("/v1/search", params={"q": "ميلر"}, headers={"x-forwarded-for": "203.0.113.2"}).status_code == 200
 
 
 def test_page_and_static_files_are_served_with_a_strict_policy(serve):

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,13 @@ pytestmark = pytest.mark.skipif(
 def server_url(seed_index, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`sanad serve`'s app on a free loopback port, in a thread; the fixed rule reader (these tests check
     the page; tests/test_web.py checks the default reader end to end)."""
-    settings = Settings(corpus=SEEDS, data_dir=tmp_path_factory.mktemp("data"))
-    app = create_app(settings, Pipeline(seed_index, HeuristicReader(), no_answer_threshold=0.2))
+    with running(Settings(corpus=SEEDS, data_dir=tmp_path_factory.mktemp("data")), seed_index) as url:
+        yield url
+
+
+@contextmanager
+def running(settings: Settings, index) -> Iterator[str]:
+    app = create_app(settings, Pipeline(index, HeuristicReader(), no_answer_threshold=0.2))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2)
@@ -59,10 +65,12 @@ def server_url(seed_index, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     while not server.started:  # a local start-up: the app is already loaded
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +150,21 @@ def test_an_unusable_question_shows_the_arabic_message(browser, server_url):
     ask(browser, server_url, "؟؟؟ !!")
     status = browser.find_element(By.ID, "status")
     assert status.get_attribute("class") == "error" and "اكتب سؤالك" in status.text
+
+
+def test_a_server_with_a_token_asks_for_it_once_and_then_answers(browser, seed_index, tmp_path):
+    from selenium.webdriver.support import expected_conditions
+
+    settings = Settings(corpus=SEEDS, data_dir=tmp_path / "data", api_token="s3cret")
+    with running(settings, seed_index) as url:
+        browser.get(url + "/")
+        browser.find_element(By.ID, "question").send_keys(SPOKESMAN_Q)
+        browser.find_element(By.ID, "ask").click()
+        prompt = WebDriverWait(browser, 30).until(expected_conditions.alert_is_present())
+        assert "رمز" in prompt.text
+        prompt.send_keys("s3cret")
+        prompt.accept()
+        WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "ask").is_enabled())
+        assert "ماثيو ميلر" in browser.find_element(By.ID, "answer").text
+        ask(browser, url, NO_ANSWER_Q)  # the token is kept for the tab: no second prompt
+        assert browser.find_element(By.ID, "not-found").is_displayed()

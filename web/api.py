@@ -7,7 +7,7 @@ import hmac
 import math
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,6 @@ from qa.config import ReaderKind
 from qa.question import QuestionError, check_question
 from qa.types import Citation
 from web.errors import ApiError, question_error
-from web.feedback import WEB_FEEDBACK_FILE, record_vote
 from web.state import ServerState
 
 
@@ -33,11 +32,15 @@ def authorized(request: Request) -> None:
 
 def rate_limited(request: Request) -> None:
     """429 once a client (by IP address) is over SANAD_API_RATE_LIMIT requests a minute."""
-    client = request.client.host if request.client else "-"
-    wait = ServerState.of(request).limiter.wait_for(client)
+    wait = ServerState.of(request).limiter.wait_for(client_address(request))
     if wait > 0:
         raise ApiError(429, "rate_limit", f"طلبات كثيرة في وقت قصير. حاول مرة أخرى بعد {math.ceil(wait)} ثانية.",
                        {"Retry-After": str(math.ceil(wait))})  # fmt: skip
+
+
+def client_address(request: Request) -> str:
+    """The client's IP address: the peer's, or the one a trusted proxy names (SANAD_API_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "-"
 
 
 router = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(authorized), Depends(rate_limited)])
@@ -124,11 +127,13 @@ async def document(doc_id: str, request: Request) -> dict[str, object]:
 
 
 @router.post("/feedback", status_code=201)
-async def feedback(vote: Vote, request: Request) -> dict[str, bool]:
-    """A 👍/👎 on an answer, stored with the bot's votes."""
-    path = ServerState.of(request).settings.data_dir / WEB_FEEDBACK_FILE
-    await asyncio.to_thread(record_vote, path, vote.model_dump())
-    return {"recorded": True}
+async def feedback(vote: Vote, request: Request, response: Response) -> dict[str, bool]:
+    """A 👍/👎 on an answer, stored with the bot's votes: 201 when recorded, 200 with `recorded: false`
+    when this client voted on that answer already (the first vote stands)."""
+    recorded = await asyncio.to_thread(ServerState.of(request).votes.record, client_address(request), vote.model_dump())
+    if not recorded:
+        response.status_code = 200
+    return {"recorded": recorded}
 
 
 def checked(question: str) -> str:

@@ -14,11 +14,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa.config import Settings
 from qa.pipeline import Pipeline
 from web import api, ops
 from web.errors import install_handlers
+from web.feedback import WebVotes
 from web.limits import BodyLimit, ClientRateLimit
 from web.metrics import Metrics
 from web.requestlog import RequestLog
@@ -45,7 +47,9 @@ def create_app(
     Loading from the settings runs in the background: /healthz answers at once, /readyz and /v1 say 503
     until it is done; `on_load_failure` hears of a failure (`sanad serve` then stops with its message).
     """
-    state = ServerState(settings, AnswerService(settings), Metrics(), ClientRateLimit(settings.api_rate_limit))
+    state = ServerState(
+        settings, AnswerService(settings), Metrics(), ClientRateLimit(settings.api_rate_limit), WebVotes(settings.data_dir)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +64,7 @@ def create_app(
             if loading is not None:
                 loading.cancel()
             state.service.close()
+            state.votes.close()
 
     # /docs and /redoc from files in the fastapi-offline wheel: FastAPI's own pages load Swagger UI from a CDN.
     app = FastAPIOffline(
@@ -86,7 +91,9 @@ def create_app(
             allow_headers=["authorization", "content-type", "x-request-id"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(RequestLog, metrics=state.metrics)  # outermost: it sees every response, 413s too
+    app.add_middleware(RequestLog, metrics=state.metrics)  # it sees every response, 413s too
+    # Outermost, so every part sees the real client; here rather than in uvicorn so the test client has it too.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api_trusted_proxies)
     return app
 
 

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
     app = create_app(settings, on_load_failure=stop)
     config = uvicorn.Config(
-        app, host=settings.serve_host, port=settings.serve_port, log_config=None, access_log=False, lifespan="on"
+        app, host=settings.serve_host, port=settings.serve_port, log_config=None, access_log=False, lifespan="on",
+        proxy_headers=False,  # create_app applies SANAD_API_TRUSTED_PROXIES itself
     )
     server = uvicorn.Server(config)
     print(f"sanad serve: http://{settings.serve_host}:{settings.serve_port}/ (loading the index and reader; "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from qa.config import Settings
+from web.feedback import WebVotes
 from web.limits import ClientRateLimit
 from web.metrics import Metrics
 from web.service import AnswerService
@@ -18,6 +19,7 @@ class ServerState:
     service: AnswerService
     metrics: Metrics
     limiter: ClientRateLimit
+    votes: WebVotes
 
     @staticmethod
     def of(request: Request) -> ServerState:

@@ -14,8 +14,27 @@ function confidenceWord(score) {
   return "منخفضة";
 }
 
+// With SANAD_API_TOKEN set on the server, the page asks for the token once (on the first 401) and
+// keeps it for this tab only (sessionStorage), sending it as a bearer token.
+const TOKEN_KEY = "sanad-api-token";
+
+function withToken(options) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return options || {};
+  const headers = Object.assign({}, (options && options.headers) || {}, { Authorization: "Bearer " + token });
+  return Object.assign({}, options || {}, { headers });
+}
+
 async function callApi(path, options) {
-  const response = await fetch(path, options);
+  let response = await fetch(path, withToken(options));
+  if (response.status === 401) {
+    const token = window.prompt("هذه الخدمة تتطلب رمز دخول. اكتب الرمز:");
+    if (token) {
+      sessionStorage.setItem(TOKEN_KEY, token.trim());
+      response = await fetch(path, withToken(options));
+      if (response.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+    }
+  }
   let body = null;
   try {
     body = await response.json();
@@ -150,7 +169,7 @@ async function onVote(event) {
   const first = body.citations[0] || {};
   for (const other of document.querySelectorAll(".vote")) other.disabled = true;
   try {
-    await callApi("/v1/feedback", {
+    const reply = await callApi("/v1/feedback", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -164,7 +183,8 @@ async function onVote(event) {
       }),
     });
     button.classList.add("chosen");
-    $("thanks").textContent = "شكرًا، سُجّل رأيك.";
+    // The bot's words (bot/handlers.py THANKS and ALREADY_VOTED): the first vote stands.
+    $("thanks").textContent = reply.recorded ? "شكرًا، سُجّل رأيك." : "سبق أن قيّمت هذه الإجابة.";
   } catch (err) {
     for (const other of document.querySelectorAll(".vote")) other.disabled = false;
     $("thanks").textContent = err.message;
