@@ -114,6 +114,21 @@ class BuildSettings:
         }
 
 
+@dataclass(frozen=True)
+class CorpusStatistics:
+    """BM25's corpus-wide figures, for an index that holds part of a corpus (a shard): its scores are then
+    the whole corpus's (retrieval/shards.py)."""
+
+    passages: int
+    # Terms over all passages: the average length is this over `passages`, divided as a whole index does.
+    total_length: int
+    # Term → how many passages of the whole corpus hold it.
+    document_frequency: Mapping[str, int]
+
+    def signature(self) -> dict[str, Any]:
+        return {"passages": self.passages, "total_length": self.total_length, "terms": len(self.document_frequency)}
+
+
 def corpus_fingerprint(documents: Iterable[Document]) -> str:
     """A hash of every document's id, title, source and text: changes whenever the corpus does."""
     digest = hashlib.sha256()
@@ -160,8 +175,13 @@ class BM25Index:
         settings: BuildSettings | None = None,
         passages: Sequence[Passage] | None = None,
         progress: bool | None = None,
+        statistics: CorpusStatistics | None = None,
     ) -> BM25Index:
-        """Chunk (unless `passages` are given), analyze and index `documents`."""
+        """Chunk (unless `passages` are given), analyze and index `documents`.
+
+        With `statistics`, idf and average length are those of the corpus they describe (which holds
+        `documents`), not of `documents` alone: how a shard scores like the whole index.
+        """
         settings = settings or BuildSettings()
         started = time.perf_counter()
         if passages is None:
@@ -176,7 +196,13 @@ class BM25Index:
         if not vocab:
             raise IndexUnusable("The corpus has no indexable words (only stopwords or symbols).", advice="")
         retriever = bm25s.BM25(k1=settings.k1, b=settings.b, method=_BM25_METHOD, idf_method=_BM25_IDF)
-        retriever.scores = _score_matrix(term_ids, passage_ids, len(passages), len(vocab), settings.k1, settings.b)
+        corpus = None
+        if statistics is not None:
+            terms = sorted(vocab, key=vocab.__getitem__)
+            corpus = (statistics.passages, statistics.total_length, [statistics.document_frequency[t] for t in terms])
+        retriever.scores = _score_matrix(
+            term_ids, passage_ids, len(passages), len(vocab), settings.k1, settings.b, corpus
+        )  # fmt: skip
         retriever.vocab_dict = vocab
         retriever.unique_token_ids_set = set(vocab.values())
         retriever.nonoccurrence_array = None
@@ -191,6 +217,8 @@ class BM25Index:
             "build_seconds": round(time.perf_counter() - started, 3),
             "bm25s_version": getattr(bm25s, "__version__", "unknown"),
         }
+        if statistics is not None:
+            manifest["corpus_statistics"] = statistics.signature()
         return cls(retriever, passages, {d.id: d for d in documents}, settings, manifest)
 
     def attach_vectors(self, vectors: np.ndarray) -> None:
@@ -236,24 +264,14 @@ class BM25Index:
         return [Hit(self.passages[i], score, rank) for rank, (score, i) in enumerate(scored[:k], start=1)]
 
     def coverage(self, query: str, passages: Sequence[Passage]) -> list[float]:
-        """For each passage, the share of the query's idf mass that its terms cover, in [0, 1].
+        """For each passage, the share of the query's idf mass that its terms cover, in [0, 1] (`coverage`)."""
+        terms = self.settings.analyzer.terms(query)
+        return coverage(self.settings.analyzer, terms, self.document_frequencies(terms), self._num_docs, passages)
 
-        A query term the corpus lacks weighs most (the idf of a term in half a passage), so a question
-        about something the corpus never mentions covers little of any passage: the no-answer signal.
-        """
-        weights: dict[str, float] = {}
-        for term in self.settings.analyzer.terms(query):
-            term_id = self._vocab.get(term)
-            df = float(self._indptr[term_id + 1] - self._indptr[term_id]) if term_id is not None else 0.5
-            weights[term] = float(np.log((self._num_docs + 1) / max(df, 0.5)))
-        total = sum(weights.values())
-        if total <= 0:
-            return [0.0 for _ in passages]
-        covered = []
-        for passage in passages:
-            present = set(self.settings.analyzer.terms(passage.text))
-            covered.append(sum(w for t, w in weights.items() if t in present) / total)
-        return covered
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """How many of this index's passages hold each term (0 for a term it lacks)."""
+        ids = [self._vocab.get(term) for term in terms]
+        return [0 if i is None else int(self._indptr[i + 1] - self._indptr[i]) for i in ids]
 
     def _top_k(self, token_ids: list[int], k: int) -> list[tuple[int, float]]:
         # Sum the precomputed per-term scores over the union of the terms' posting lists only, so a
@@ -375,6 +393,28 @@ class BM25Index:
         return cls(retriever, passages, documents, stored, manifest, matrix)
 
 
+def coverage(
+    analyzer: Analyzer, terms: Sequence[str], frequencies: Sequence[int], n_passages: int, passages: Sequence[Passage]
+) -> list[float]:
+    """For each passage, the share of the query's idf mass that its terms cover, in [0, 1].
+
+    `terms` are the query's, `frequencies` their document frequencies in a corpus of `n_passages`. A
+    query term the corpus lacks weighs most (the idf of a term in half a passage), so a question about
+    something the corpus never mentions covers little of any passage: the no-answer signal.
+    """
+    weights: dict[str, float] = {}
+    for term, df in zip(terms, frequencies):
+        weights[term] = float(np.log((n_passages + 1) / max(float(df), 0.5)))
+    total = sum(weights.values())
+    if total <= 0:
+        return [0.0 for _ in passages]
+    covered = []
+    for passage in passages:
+        present = set(analyzer.terms(passage.text))
+        covered.append(sum(w for t, w in weights.items() if t in present) / total)
+    return covered
+
+
 def _load_vectors(folder: Path, manifest: dict[str, Any], n_passages: int) -> np.ndarray:
     recorded = {k: manifest["dense"].get(k) for k in dense_signature()} if isinstance(manifest["dense"], dict) else {}
     if recorded != dense_signature():
@@ -424,12 +464,14 @@ def _analyze(
 
 
 def _score_matrix(
-    term_ids: np.ndarray, passage_ids: np.ndarray, n_passages: int, n_terms: int, k1: float, b: float
+    term_ids: np.ndarray, passage_ids: np.ndarray, n_passages: int, n_terms: int, k1: float, b: float,
+    corpus: tuple[int, int, list[int]] | None = None,
 ) -> dict[str, Any]:
     """The passages × terms BM25 score matrix in bm25s's CSC layout, with its zero entries dropped.
 
     Per (term, passage): idf · tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len)) with idf
-    log((N + 1) / df), computed in float64 and stored as float32.
+    log((N + 1) / df), computed in float64 and stored as float32. N, df and the average length are
+    these passages' own, or with `corpus` (N, total length, df by term id) those of a whole corpus.
     """
     # One sort of (term, passage) pairs gives the term frequencies and the CSC order at once.
     keys = (term_ids.astype(np.int64) << 32) | passage_ids.astype(np.int64)
@@ -441,9 +483,14 @@ def _score_matrix(
     del keys
     terms = (pairs >> 32).astype(np.int64)
     rows = (pairs & 0xFFFFFFFF).astype(np.int32)
-    df = np.bincount(terms, minlength=n_terms).astype(np.float64)
-    idf = np.log((n_passages + 1) / df)
-    avg_length = lengths.sum() / n_passages
+    if corpus is None:
+        df = np.bincount(terms, minlength=n_terms).astype(np.float64)
+        idf = np.log((n_passages + 1) / df)
+        avg_length = lengths.sum() / n_passages
+    else:
+        corpus_passages, corpus_length, corpus_df = corpus
+        idf = np.log((corpus_passages + 1) / np.asarray(corpus_df, dtype=np.float64))
+        avg_length = float(corpus_length) / corpus_passages
     scores = idf[terms] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[rows] / avg_length))
     scores = scores.astype(np.float32)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)

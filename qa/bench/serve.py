@@ -57,23 +57,33 @@ def bench_serve(
 @contextlib.contextmanager
 def served(reader: str, corpus: Path, folder: Path) -> Iterator[str]:
     """A `sanad serve` child on a free loopback port, without a rate limit; its URL once /readyz says ready."""
+    with launched(reader, corpus, folder, ["--index", str(folder / "index")], f"serve-{reader}") as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def launched(
+    reader: str, corpus: Path, folder: Path, options: Sequence[str], name: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`sanad serve` with `options` as a child on a free loopback port, rate limit off: its URL once
+    /readyz says ready, and the child; its log is `folder/NAME.log`."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log_path = folder / f"serve-{reader}.log"
+    log_path = folder / f"{name}.log"
     command = [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--reader", reader, "--corpus", str(corpus), "--index", str(folder / "index")]  # fmt: skip
+               "--reader", reader, "--corpus", str(corpus), *options]  # fmt: skip
     env = {**os.environ, "SANAD_API_RATE_LIMIT": "0"}
     with open(log_path, "wb") as log:
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, child, log_path)
-        yield url
+        yield url, child
     finally:
         child.terminate()
         try:
-            child.wait(30)
+            child.wait(60)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

@@ -1,4 +1,4 @@
-"""`sanad bench retrieval|reader|e2e|serve`: speed figures on a synthetic Arabic corpus and locally built models."""
+"""`sanad bench retrieval|reader|e2e|serve|scale`: speed figures on a synthetic Arabic corpus and locally built models."""
 
 from __future__ import annotations
 
@@ -68,6 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="readers, one server each (default: embedded,neural)")  # fmt: skip
     serve.add_argument("--corpus", type=Path, help="folder of articles (default: seeds/)")
     serve.add_argument("--gold", type=Path, help="the questions to ask, JSON Lines gold (default: seeds/gold.jsonl)")
+
+    scale = _bench(benches, "scale", "`sanad serve` beside `sanad serve --ray` with 1-2 shards and readers", _run_scale)
+    scale.add_argument("--passages", type=int, default=1_000_000, help="synthetic passages (default: 1000000)")
+    scale.add_argument("--seconds", type=float, default=30.0, help="seconds per layout (default: 30)")
+    scale.add_argument("--clients", type=int, default=8, help="concurrent clients (default: 8)")
+    scale.add_argument("--reader", type=_readers, default=["embedded"], help="the reader (default: embedded)")
+    scale.add_argument("--layouts", type=_layouts, default=["single", "1x1", "2x1", "1x2", "2x2"],
+                       help="single (`sanad serve`) or SHARDSxREADERS, comma-separated (default: single,1x1,2x1,1x2,2x2)")  # fmt: skip
 
 
 def _bench(benches: argparse._SubParsersAction, name: str, help: str, run: Any) -> argparse.ArgumentParser:
@@ -148,6 +156,34 @@ def _run_serve(args: argparse.Namespace) -> int:
     _emit(result, args.json)
     # 3, as `sanad eval` below a floor: the figures are printed, and a request went without its one good response.
     return 0 if result["every_request_one_well_formed_response"] else 3
+
+
+def _run_scale(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
+    from qa.bench.scale import bench_scale
+
+    if find_spec("ray") is None or find_spec("fastapi") is None:
+        raise UsageError("sanad bench scale needs the scale extra: pip install 'sanad-qa[scale]'")
+    if args.seconds <= 0 or args.clients < 1 or args.passages < 10 or len(args.reader) != 1:
+        raise UsageError("--seconds must be above 0, --clients at least 1, --passages at least 10, one --reader")
+    result = bench_scale(args.passages, args.seconds, args.clients, args.reader[0], args.layouts, args.workdir)
+    _emit(result, args.json)
+    return 0 if result["every_request_one_well_formed_response"] else 3
+
+
+def _layouts(text: str) -> list[str]:
+    from qa.bench.scale import parse_layout
+
+    layouts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        for layout in layouts:
+            parse_layout(layout)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if not layouts:
+        raise argparse.ArgumentTypeError("name at least one layout")
+    return layouts
 
 
 def _emit(result: dict[str, Any], as_json: bool) -> int:
