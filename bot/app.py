@@ -33,6 +33,7 @@ from bot.logsafe import redact_in_logs
 from bot.outbox import Outbox, OutboxSender
 from bot.state import STATE_KEY, AnswerService, BotState, SeenUpdates
 from bot.updates import TolerantBot
+from qa.commands.common import quiet_http_logs
 from qa.config import Settings
 from qa.pipeline import Pipeline
 
@@ -95,9 +96,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
     if settings.telegram_webhook_secret:
         secrets.append(settings.telegram_webhook_secret.get_secret_value())
     redact_in_logs(*secrets)
-    # httpx logs each request URL at INFO, and the URL holds the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    quiet_http_logs()  # also when the bot is built outside the CLI
 
     timeout = settings.telegram_request_timeout
 

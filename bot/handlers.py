@@ -265,7 +265,7 @@ async def respond(
             answer = replace(answer, citations=await state.service.more(answer))
     key = state.callbacks.put(answer)
     in_group = message.chat.type != ChatType.PRIVATE
-    reply(message, context, render.answer_message(answer), answer_keyboard(key, answer),
+    reply(message, context, render.answer_message(answer, state.service.pipeline.no_answer_threshold), answer_keyboard(key, answer),
           quote=in_group if quote is None else quote, about=question)  # fmt: skip
 
 

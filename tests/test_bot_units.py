@@ -47,8 +47,8 @@ def test_latin_and_digit_runs_are_isolated_and_html_escaped():
 
 def test_the_answer_message_bolds_the_answer_and_highlights_it_in_the_snippet():
     passage = "قال المتحدث <ماثيو ميلر> إن الوزير سيزور المنطقة في 2024."
-    answer = Answer("من؟", "<ماثيو ميلر>", 0.7, [citation(passage, "<ماثيو ميلر>")], "embedded")
-    message = answer_message(answer)
+    answer = Answer("من؟", "<ماثيو ميلر>", 0.9, [citation(passage, "<ماثيو ميلر>")], "embedded")
+    message = answer_message(answer, 0.35)
     assert message.startswith("<b>&lt;ماثيو ميلر&gt;</b>\nالثقة: عالية")
     assert "<b><u>&lt;ماثيو ميلر&gt;</u></b>" in message and "📄 <b>عنوان</b>" in message
     assert f"{FSI}2024{PDI}" in message and _check_message({"text": message, "parse_mode": "HTML"}) == ""
@@ -205,3 +205,12 @@ def test_a_closed_port_is_explained_after_the_first_failure(tmp_path):
     finally:
         bot.kill()
         bot.wait()
+
+
+def test_confidence_bands_follow_the_threshold_so_each_word_can_show():
+    from qa.render import confidence_word
+
+    for threshold in (0.35, 0.7):
+        assert confidence_word(threshold, threshold) == "منخفضة"
+        assert confidence_word((threshold + 1) / 2, threshold) == "متوسطة"
+        assert confidence_word(1.0, threshold) == "عالية"

@@ -87,7 +87,9 @@ def _add_vectors(index: Any, passages: list[Any], folder: str, bm25_build_s: flo
 
 def _compare_with_rank_bm25(index: Any, passages: list[Any], questions: list[str]) -> dict[str, Any]:
     """rank_bm25 (BM25Plus, delta 0: the same scores) within a time budget, and top-10 agreement."""
-    from rank_bm25 import BM25Plus
+    from qa.extras import require
+
+    BM25Plus = require("rank_bm25", "bench").BM25Plus
 
     analyzer = index.settings.analyzer
     k1, b = index.settings.k1, index.settings.b

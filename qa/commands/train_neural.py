@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from qa.extras import require
+
+    require("onnx", "train")  # the export at the end; checked before hours of training, not after
     from qa.readers.neural_train import FINAL, Source, TrainPlan, holdout_squad, train
 
     sources = []

@@ -22,7 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qa.extras import require
     from qa.readers.span_model import shipped_artifact
+
+    for module in ("scipy", "sklearn", "threadpoolctl"):
+        require(module, "train")
     from qa.readers.train import SEED, evaluate, fit, load_squad
 
     if not args.train.is_file():
