@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
+    # Accept a plain http:// webhook URL. Telegram's own API calls HTTPS only; a local Bot API server
+    # (telegram-bot-api --local, or the tests' stand-in) may call plain HTTP on the same machine.
+    telegram_webhook_plain_http: bool = False
 
     # -- HTTP API and web page (sanad serve) --
     serve_host: str = "127.0.0.1"

@@ -15,7 +15,8 @@ from bot import handlers
 from bot.app import build_application
 from bot.db import Database, database_path
 from bot.feedback import Feedback
-from bot.standin import BotAPIStandIn, BotThread, Sent
+from tests.support.bot_thread import BotThread
+from tests.support.standin import BotAPIStandIn, Sent
 from qa.config import Settings
 from qa.pipeline import Pipeline
 
@@ -271,6 +272,7 @@ def test_webhook_mode_checks_the_secret_token(api, make_settings):
         port = probe.getsockname()[1]
     settings = make_settings(
         telegram_webhook_url=f"http://127.0.0.1:{port}/sanad-hook",
+        telegram_webhook_plain_http=True,  # the stand-in calls it on this machine, over plain HTTP
         telegram_webhook_port=port,
         telegram_webhook_secret="s3cret-value",
     )

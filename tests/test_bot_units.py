@@ -17,7 +17,7 @@ from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.render import answer_message, esc, split_message
-from bot.standin import _check_message
+from tests.support.standin import _check_message
 from qa.config import Settings
 from qa.render import FSI, PDI, isolate
 from qa.types import Answer, Citation
@@ -214,3 +214,13 @@ def test_confidence_bands_follow_the_threshold_so_each_word_can_show():
         assert confidence_word(threshold, threshold) == "منخفضة"
         assert confidence_word((threshold + 1) / 2, threshold) == "متوسطة"
         assert confidence_word(1.0, threshold) == "عالية"
+
+
+def test_a_plain_http_webhook_needs_the_setting_that_allows_it():
+    from bot.app import run_webhook
+    from bot.credentials import BotConfigError
+    from qa.config import Settings
+
+    settings = Settings(telegram_webhook_url="http://127.0.0.1:1/hook", telegram_webhook_secret="s")
+    with pytest.raises(BotConfigError, match="PLAIN_HTTP"):
+        run_webhook(None, settings)  # refused before the application is touched
