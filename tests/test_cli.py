@@ -100,7 +100,7 @@ def test_explicit_transformers_reader_without_network_fails_fast_and_clearly(cap
 
 
 def test_auto_uses_a_local_checkpoint(capsys, tmp_path, seeds_dir, seed_corpus, offline):
-    from tests.tiny_model import build_tiny_qa_model
+    from tests.support.tiny_model import build_tiny_qa_model
 
     model = build_tiny_qa_model(tmp_path / "model", [d.text for d in seed_corpus.documents])
     code = main(["ask", "--json", "--model", str(model), "--corpus", str(seeds_dir), "--index", str(tmp_path / "ix"), SPOKESMAN])

@@ -9,8 +9,8 @@ import pytest
 
 import qa.evaluation.evaluate as evaluate_module
 from qa.cli import main
-from tests.rule_reader import HeuristicReader
-from tests.test_gold import squad_file
+from tests.support.rule_reader import HeuristicReader
+from tests.support.squad import squad_file
 
 GOLD = Path(__file__).resolve().parent.parent / "seeds" / "gold.jsonl"
 CONTRACT_KEYS = {"n", "em", "f1", "has_answer_f1", "no_answer_accuracy", "recall_at_k", "mrr", "latency_ms", "reader"}

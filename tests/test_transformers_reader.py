@@ -7,7 +7,7 @@ import pytest
 from qa.readers.base import Reader
 from qa.readers.transformers_reader import ReaderLoadError, TransformersReader
 from retrieval.chunk import chunk_document
-from tests.tiny_model import build_tiny_qa_model
+from tests.support.tiny_model import build_tiny_qa_model
 
 QUESTION = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.question import MAX_QUESTION_CHARS  # noqa: E402
-from tests.rule_reader import HeuristicReader  # noqa: E402
+from tests.support.rule_reader import HeuristicReader  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 SPOKESMAN_Q = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"

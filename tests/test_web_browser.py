@@ -26,7 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
-from tests.rule_reader import HeuristicReader  # noqa: E402
+from tests.support.rule_reader import HeuristicReader  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

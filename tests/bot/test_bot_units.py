@@ -17,10 +17,10 @@ from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.render import answer_message, esc, split_message
-from tests.support.standin import _check_message
 from qa.config import Settings
 from qa.render import FSI, PDI, isolate
 from qa.types import Answer, Citation
+from tests.support.standin import _check_message
 
 
 class Clock:
