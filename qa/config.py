@@ -32,10 +32,19 @@ def default_corpus() -> Path:
     return here if here.is_dir() else PROJECT_ROOT / "seeds"
 
 
-def default_index_for(corpus: Path) -> Path:
+def default_cache() -> Path:
+    return Path.home() / ".cache" / "sanad"
+
+
+def default_datasets() -> Path:
+    """A checkout's data folder, beside the repository (../shared/data): ARCD and the other training sets."""
+    return PROJECT_ROOT.parent / "shared" / "data"
+
+
+def default_index_for(corpus: Path, cache: Path | None = None) -> Path:
     """One cached index per corpus folder, outside the corpus (which may be read-only)."""
     key = hashlib.sha1(str(corpus.resolve()).encode("utf-8")).hexdigest()[:12]
-    return Path.home() / ".cache" / "sanad" / "indexes" / f"{corpus.resolve().name}-{key}"
+    return (cache or default_cache()) / "indexes" / f"{corpus.resolve().name}-{key}"
 
 
 class Settings(BaseSettings):
@@ -45,6 +54,10 @@ class Settings(BaseSettings):
     corpus: Path = Field(default_factory=default_corpus, description="Folder of .txt/.jsonl articles")
     index: Path | None = Field(default=None, description="Index folder; default: a cache folder per corpus")
     stemmer: Stemmer = "light"
+    # Indexes, exported ONNX graphs and other rebuildable files (SANAD_CACHE).
+    cache: Path = Field(default_factory=default_cache)
+    # Training and benchmark data: arcd/arcd-train.json, arcd/arcd-test.json, tydiqa-ar/, aqad/ (SQuAD format).
+    datasets: Path = Field(default_factory=default_datasets)
     k1: float = 1.5
     b: float = 0.75
     # -- retrieval: BM25, dense multilingual-e5 vectors, or both fused (README, "Hybrid retrieval") --
@@ -54,7 +67,7 @@ class Settings(BaseSettings):
     # Threads of the embedding engine; unset: one per core, at most four.
     embed_threads: int | None = Field(default=None, ge=1, le=64)
     # Every passage vector ever embedded, by passage text: rebuilds and interrupted runs reuse them.
-    vector_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "sanad" / "vectors")
+    vector_cache: Path = Field(default_factory=lambda: default_cache() / "vectors")
 
     # -- reading --
     reader: ReaderKind = "auto"
@@ -177,7 +190,7 @@ class Settings(BaseSettings):
         return float(getattr(reader, "no_answer_threshold", DEFAULT_NO_ANSWER_THRESHOLD))
 
     def index_dir(self) -> Path:
-        return self.index or default_index_for(self.corpus)
+        return self.index or default_index_for(self.corpus, self.cache)
 
     def corpus_named(self) -> bool:
         """Whether `corpus` is the one to index: chosen by the user, or the default with the default index.

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,6 @@ from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
 from retrieval.index import BM25Index, BuildSettings, IndexDamaged, IndexMismatch
 from retrieval.store import open_index
-from tests.conftest import ARCD_TRAIN
 
 QUESTIONS = [
     "من هو المتحدث باسم وزارة الخارجية الأمريكية؟",
@@ -24,10 +24,10 @@ QUESTIONS = [
 ]
 
 
-def _arcd_questions_and_documents():
+def _arcd_questions_and_documents(arcd_train: Path):
     from retrieval.types import Document
 
-    data = json.loads(ARCD_TRAIN.read_text("utf-8"))
+    data = json.loads(arcd_train.read_text("utf-8"))
     paragraphs = [p for article in data["data"] for p in article["paragraphs"]][:120]
     docs = [Document(id=f"p{i}", title="", text=p["context"]) for i, p in enumerate(paragraphs)]
     questions = [qa["question"] for p in paragraphs[:40] for qa in p["qas"]]
@@ -35,11 +35,11 @@ def _arcd_questions_and_documents():
 
 
 @pytest.mark.parametrize("k1,b", [(1.5, 0.75), (1.2, 0.5), (0.9, 0.4)])
-def test_scores_and_top10_equal_rank_bm25(seed_corpus, k1, b):
+def test_scores_and_top10_equal_rank_bm25(seed_corpus, arcd_train, k1, b):
     docs = list(seed_corpus.documents)
     questions = list(QUESTIONS)
-    if ARCD_TRAIN.exists():
-        extra_docs, extra_questions = _arcd_questions_and_documents()
+    if arcd_train.exists():
+        extra_docs, extra_questions = _arcd_questions_and_documents(arcd_train)
         docs += extra_docs
         questions += extra_questions
     settings = BuildSettings(k1=k1, b=b)

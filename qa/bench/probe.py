@@ -20,15 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from qa.config import PROJECT_ROOT
+from qa.config import PROJECT_ROOT, Settings
 from qa.metrics import f1_score
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-ARCD = PROJECT_ROOT.parent / "shared" / "data" / "arcd"
-TRAIN, TEST = ARCD / "arcd-train.json", ARCD / "arcd-test.json"
 STATS = "probe.json"
+
+
+def arcd_file(split: str) -> Path:
+    """ARCD's "train" or "test" set, in the datasets folder (SANAD_DATASETS)."""
+    return Settings().datasets / "arcd" / f"arcd-{split}.json"
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def train_probe_model(
 
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
-    train = load_questions(TRAIN, train_limit)
+    train = load_questions(arcd_file("train"), train_limit)
     started = time.perf_counter()
     wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
     wordpiece.train_from_iterator(_texts(train), vocab_size=vocabulary, min_frequency=2, show_progress=False)
@@ -110,7 +113,7 @@ def train_probe_model(
     model.eval()
     model.save_pretrained(out)
     parameters = sum(p.numel() for p in model.parameters())
-    test = load_questions(TEST, test_limit)
+    test = load_questions(arcd_file("test"), test_limit)
     stats = {
         "model": {"layers": layers, "hidden": hidden, "heads": config.num_attention_heads, "vocabulary":
                   tokenizer.vocab_size, "max_seq_length": max_length, "parameters": parameters},
