@@ -107,9 +107,10 @@ def test_auto_uses_a_local_checkpoint(capsys, tmp_path, seeds_dir, seed_corpus, 
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["reader"] == f"transformers:{model}"
-    if out["answer"] is not None:
-        first = out["citations"][0]
-        assert first["passage"][first["start"] : first["end"]] == out["answer"]
+    # The tiny model's answer (or none) is arbitrary; what it cites is an exact span, either way.
+    assert out["citations"], "an answer cites its passage; a no-answer lists the closest ones"
+    first = out["citations"][0]
+    assert first["passage"][first["start"] : first["end"]] == (out["answer"] or "")
 
 
 def test_a_hanging_name_lookup_does_not_hold_the_fallback(monkeypatch):
