@@ -136,15 +136,15 @@ def test_rate_limit_and_allow_list(api, start_bot):
 
 
 def test_reload_is_for_admins_and_answers_go_on_meanwhile(api, start_bot, monkeypatch):
-    import bot.state
+    import qa.pipeline
 
-    real_build = bot.state.build_index
+    real_build = qa.pipeline.build_index
 
     def slow_build(*args: object, **kwargs: object):
         time.sleep(1.0)
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(bot.state, "build_index", slow_build)
+    monkeypatch.setattr(qa.pipeline, "build_index", slow_build)
     start_bot()
     [refused] = ask(api, 31, "/reload")
     assert refused.text == handlers.ADMINS_ONLY
