@@ -14,12 +14,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from retrieval.analyze import Stemmer
 from retrieval.hybrid import RetrievalMode
+from retrieval.index import BuildSettings
 
 # The valid values of the settings that choose among a few, written once: argparse's `choices` and
 # every check elsewhere come from these.
 ReaderKind = Literal["auto", "neural", "transformers", "embedded"]
 # The embedded reader's threshold, chosen on the seeds gold set when it was the only reader (README).
 DEFAULT_NO_ANSWER_THRESHOLD = 0.35
+# Passages read per question: more raise recall and the reader's cost alike.
+DEFAULT_TOP_K = 5
+# The reader's share of an answer's score, the rest retrieval's (qa/select.py): an even mix.
+DEFAULT_READER_WEIGHT = 0.5
 ReaderOptimization = Literal["none", "onnx-int8", "torch-int8"]
 TerminalBidi = Literal["auto", "logical", "visual"]
 
@@ -58,8 +63,9 @@ class Settings(BaseSettings):
     cache: Path = Field(default_factory=default_cache)
     # Training and benchmark data: arcd/arcd-train.json, arcd/arcd-test.json, tydiqa-ar/, aqad/ (SQuAD format).
     datasets: Path = Field(default_factory=default_datasets)
-    k1: float = 1.5
-    b: float = 0.75
+    # BM25's parameters: the index's own defaults (retrieval/index.py), so that one place holds them.
+    k1: float = BuildSettings.k1
+    b: float = BuildSettings.b
     # -- retrieval: BM25, dense multilingual-e5 vectors, or both fused (README, "Hybrid retrieval") --
     # BM25 by default: hybrid finds more passages (arcd-test recall@1 0.727 vs 0.702) but on the seeds
     # its extra passages cost answer F1 (54.9 -> 51.7), as answer selection still weighs BM25 coverage.
@@ -87,10 +93,10 @@ class Settings(BaseSettings):
     hub_timeout: float = Field(default=2.0, gt=0, description="Seconds to wait for the model hub before going offline")
 
     # -- answer selection --
-    top_k: int = Field(default=5, ge=1, le=100)
+    top_k: int = Field(default=DEFAULT_TOP_K, ge=1, le=100)
     # Unset: the reader's own threshold (each reader calibrates its scores differently; README).
     no_answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    reader_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    reader_weight: float = Field(default=DEFAULT_READER_WEIGHT, ge=0.0, le=1.0)
 
     # -- state kept between runs: the bot's database (buttons, votes, outbox), the REPL's history --
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".local/share/sanad")

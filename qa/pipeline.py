@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
-from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, Settings
+from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, DEFAULT_READER_WEIGHT, DEFAULT_TOP_K, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
 from qa.select import closest_passages, select_answer
@@ -32,9 +32,9 @@ class Pipeline:
         self,
         index: BM25Index | HybridIndex,
         reader: Reader,
-        top_k: int = 5,
+        top_k: int = DEFAULT_TOP_K,
         no_answer_threshold: float = DEFAULT_NO_ANSWER_THRESHOLD,
-        reader_weight: float = 0.5,
+        reader_weight: float = DEFAULT_READER_WEIGHT,
     ) -> None:
         self.index = index
         self.reader = reader

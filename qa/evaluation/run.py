@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
+from qa.config import DEFAULT_TOP_K
 from qa.evaluation.gold import GoldQuestion
 from qa.metrics import exact_match, f1_score
 from qa.pipeline import Pipeline
@@ -132,7 +133,7 @@ def run_reader(
     documents: dict[str, Document],
     threshold: float,
     index: BM25Index | None = None,
-    top_k: int = 5,
+    top_k: int = DEFAULT_TOP_K,
     whole_documents: bool = False,
     progress: bool | None = None,
 ) -> list[Prediction]:
