@@ -303,6 +303,16 @@ class BM25Index:
         self._buffers.scores = buffer
         return candidates, scores
 
+    @property
+    def vocabulary_size(self) -> int:
+        """Distinct terms in the index."""
+        return len(self._vocab)
+
+    @property
+    def postings(self) -> int:
+        """Stored (term, passage) scores: the size of the BM25 matrix."""
+        return int(len(self._data))
+
     def passages_of(self, doc_id: str) -> list[Passage]:
         return [p for p in self.passages if p.doc_id == doc_id]
 
