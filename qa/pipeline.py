@@ -64,8 +64,17 @@ class Pipeline:
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.index.search(check_question(question), k or self.top_k)
 
-    def ask(self, question: str, top_k: int | None = None, timings: dict[str, float] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        timings: dict[str, float] | None = None,
+        threshold: float | None = None,
+    ) -> Answer:
         """Answer `question`; raises QuestionError (with an Arabic message) for unusable input.
+
+        `top_k` and `threshold`, when given, replace the pipeline's for this call only (an evaluation
+        reads at threshold 0 and applies thresholds to the stored scores afterwards).
 
         `timings`, when given, receives the seconds each stage took ("retrieve", "read", "select"),
         for a server's metrics.
@@ -84,7 +93,7 @@ class Pipeline:
             [] if hits else self.index.closest(question),
             candidates,
             self.index.documents,
-            threshold=self.no_answer_threshold,
+            threshold=self.no_answer_threshold if threshold is None else threshold,
             reader_weight=self.reader_weight,
             reader_name=self.reader.name,
             coverage=coverage,
