@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
@@ -33,11 +34,15 @@ from bot.logsafe import redact_in_logs
 from bot.outbox import Outbox, OutboxSender
 from bot.state import STATE_KEY, AnswerService, BotState, SeenUpdates
 from bot.updates import TolerantBot
+from qa.commands.common import quiet_http_logs
 from qa.config import Settings
 from qa.feedback import FeedbackStore, feedback_path
 from qa.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
+
+# python-telegram-bot's own default: stop cleanly on Ctrl-C, `kill` and abort.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 # Asked by the example buttons of /start when the corpus answers them (checked at startup).
 EXAMPLE_QUESTIONS = (
@@ -96,9 +101,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
     if settings.telegram_webhook_secret:
         secrets.append(settings.telegram_webhook_secret.get_secret_value())
     redact_in_logs(*secrets)
-    # httpx logs each request URL at INFO, and the URL holds the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    quiet_http_logs()  # also when the bot is built outside the CLI
 
     timeout = settings.telegram_request_timeout
 
@@ -213,9 +216,13 @@ def answerable_examples(pipeline: Pipeline, candidates: Sequence[str] = EXAMPLE_
     return kept
 
 
-def run_polling(application: Application, settings: Settings, stop_signals: object = ()) -> None:
-    """Poll for updates until stopped; getUpdates errors are retried forever, with backoff."""
-    kwargs = {} if stop_signals == () else {"stop_signals": stop_signals}
+def run_polling(
+    application: Application, settings: Settings, stop_signals: Sequence[int] | None = STOP_SIGNALS
+) -> None:
+    """Poll for updates until stopped; getUpdates errors are retried forever, with backoff.
+
+    `stop_signals` None: no signal handlers, as a thread other than the main one cannot install them.
+    """
     application.run_polling(
         timeout=settings.telegram_poll_timeout,
         # Negative: keep retrying getMe/deleteWebhook while the API is down (a bad token still stops it).
@@ -223,18 +230,23 @@ def run_polling(application: Application, settings: Settings, stop_signals: obje
         allowed_updates=list(ALLOWED_UPDATES),
         drop_pending_updates=False,
         close_loop=False,
-        **kwargs,
+        stop_signals=stop_signals,
     )
 
 
-def run_webhook(application: Application, settings: Settings, stop_signals: object = ()) -> None:
+def run_webhook(
+    application: Application, settings: Settings, stop_signals: Sequence[int] | None = STOP_SIGNALS
+) -> None:
     """Serve Telegram's webhook calls; the secret token header is checked on each of them."""
     url = settings.telegram_webhook_url or ""
-    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-        raise BotConfigError(f"The webhook URL must be public HTTPS (Telegram calls it); got {url!r}.")
+    plain_http = settings.telegram_webhook_plain_http and url.startswith("http://")
+    if not url.startswith("https://") and not plain_http:
+        raise BotConfigError(
+            f"The webhook URL must be public HTTPS (Telegram calls it); got {url!r}. "
+            "A local Bot API server may call http:// with SANAD_TELEGRAM_WEBHOOK_PLAIN_HTTP=true."
+        )
     if settings.telegram_webhook_secret is None:
         raise BotConfigError("A webhook needs a secret token (--secret-token or SANAD_TELEGRAM_WEBHOOK_SECRET).")
-    kwargs = {} if stop_signals == () else {"stop_signals": stop_signals}
     application.run_webhook(
         listen=settings.telegram_webhook_listen,
         port=settings.telegram_webhook_port,
@@ -245,5 +257,5 @@ def run_webhook(application: Application, settings: Settings, stop_signals: obje
         allowed_updates=list(ALLOWED_UPDATES),
         drop_pending_updates=False,
         close_loop=False,
-        **kwargs,
+        stop_signals=stop_signals,
     )

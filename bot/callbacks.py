@@ -7,10 +7,14 @@ import secrets
 import time
 from collections.abc import Callable
 
+from telegram.constants import InlineKeyboardButtonLimit
+
 from bot.db import Database
 from qa.types import Answer
 
-MAX_CALLBACK_BYTES = 64
+# Not python-telegram-bot's `arbitrary_callback_data`: its cache lives in memory (or in a whole-bot
+# pickle persistence), so buttons would die with each restart; ours is a TTL'd table in the bot's database.
+MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 SEPARATOR = ":"
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for about five
 TYPING_GRACE = 1.0  # seconds an answer waits for its typing action to land
+WELCOME_TITLES = 5  # document titles /start lists: enough to show the range, short enough to read on a phone
 _typing_tasks: set[asyncio.Task[None]] = set()
 
 HELP_TEXT = (
@@ -88,10 +89,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "وأذكر مع كل إجابة مصدرها والمقطع الذي جاءت منه.",
         "",
         f"تغطي المستندات ({render.esc(str(len(titles)))}) موضوعات مثل:",
-        *(f"• {render.esc(title)}" for title in titles[:5]),
+        *(f"• {render.esc(title)}" for title in titles[:WELCOME_TITLES]),
     ]
-    if len(titles) > 5:
-        lines.append(f"• وغيرها ({render.esc(str(len(titles) - 5))} مستندات أخرى).")
+    if len(titles) > WELCOME_TITLES:
+        lines.append(f"• وغيرها ({render.esc(str(len(titles) - WELCOME_TITLES))} مستندات أخرى).")
     lines += ["", "اكتب سؤالك، أو اختر أحد هذه الأسئلة:" if state.examples else "اكتب سؤالك."]
     buttons = [
         [InlineKeyboardButton(question, callback_data=callback_data("ex", str(n)))]
@@ -265,7 +266,7 @@ async def respond(
             answer = replace(answer, citations=await state.service.more(answer))
     key = state.callbacks.put(answer)
     in_group = message.chat.type != ChatType.PRIVATE
-    reply(message, context, render.answer_message(answer), answer_keyboard(key, answer),
+    reply(message, context, render.answer_message(answer, state.service.pipeline.no_answer_threshold), answer_keyboard(key, answer),
           quote=in_group if quote is None else quote, about=question)  # fmt: skip
 
 

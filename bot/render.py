@@ -6,11 +6,13 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
+from telegram.constants import MessageLimit
+
 from qa.question import NOT_ARABIC_NOTE, is_mostly_latin
 from qa.render import confidence_word, isolate, sentence_around
 from qa.types import Answer, Citation
 
-MAX_MESSAGE_CHARS = 4096
+MAX_MESSAGE_CHARS = int(MessageLimit.MAX_TEXT_LENGTH)
 SNIPPET_CONTEXT = 120
 _SENTENCE_END = frozenset(".!?؟…۔;؛")
 
@@ -20,7 +22,7 @@ def esc(text: str) -> str:
     return html.escape(isolate(text), quote=False)
 
 
-def answer_message(answer: Answer) -> str:
+def answer_message(answer: Answer, threshold: float) -> str:
     """The reply to a question: the answer or, when there is none, the closest passages' titles.
 
     A question not in Arabic also gets a note, in Arabic and English, that the documents are Arabic.
@@ -28,7 +30,7 @@ def answer_message(answer: Answer) -> str:
     note = ["", esc(NOT_ARABIC_NOTE)] if is_mostly_latin(answer.question) else []
     if not answer.found:
         return "\n".join([no_answer_message(answer), *note])
-    lines = [f"<b>{esc(answer.text or '')}</b>", f"الثقة: {confidence_word(answer.score)}"]
+    lines = [f"<b>{esc(answer.text or '')}</b>", f"الثقة: {confidence_word(answer.score, threshold)}"]
     if answer.citations:
         first = answer.citations[0]
         lines += ["", *citation_heading(first), f"«{snippet(first)}»"]

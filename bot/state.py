@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.callbacks import CallbackStore
 from bot.db import Database
@@ -17,9 +15,8 @@ from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.outbox import Outbox, OutboxSender
 from qa.config import Settings
-from qa.pipeline import Pipeline, build_settings, retriever_for, vector_build
+from qa.pipeline import Pipeline
 from qa.types import Answer, Citation
-from retrieval.store import AUTO_EMBED_LIMIT, build_index
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +49,9 @@ class AnswerService:
     async def reload(self, settings: Settings) -> Pipeline:
         """Rebuild the index from the corpus in a thread of its own (answers go on), then swap it in."""
         async with self._reload_lock:
-            vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
-            built = await asyncio.to_thread(
-                build_index, Path(settings.corpus), settings.index_dir(), build_settings(settings),
-                None, settings.corpus_named(), vectors,
-            )
-            index = retriever_for(built, settings, vectors, None, settings.index_dir())
-            # A new pipeline object rather than assigning `index` in place: questions being read keep a
-            # consistent (old index, old documents) pair until they finish.
-            fresh = copy.copy(self.pipeline)
-            fresh.index = index
+            fresh = await asyncio.to_thread(self.pipeline.rebuilt, settings)
             self.pipeline = fresh
+            index = fresh.index
             log.info("index reloaded: %d documents, %d passages", len(index.documents), len(index.passages))
             return fresh
 

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from qa.commands.common import Parser, UsageError, configure_logging, report_error
 from qa.config import SettingsError
 from qa.evaluation.gold import GoldError
+from qa.extras import MissingExtraError
 from qa.question import QuestionError
 from qa.readers.span_model import ModelError
 from qa.readers.transformers_reader import ReaderLoadError
@@ -39,6 +40,7 @@ _COMMANDS = (
 _FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (QuestionError, "question", 2),
     (UsageError, "usage", 2),
+    (MissingExtraError, "extra", 2),
     (SettingsError, "setting", 2),
     (LocationError, "location", 2),
     (GoldError, "gold", 2),

@@ -14,12 +14,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from retrieval.analyze import Stemmer
 from retrieval.hybrid import RetrievalMode
+from retrieval.index import BuildSettings
 
 # The valid values of the settings that choose among a few, written once: argparse's `choices` and
 # every check elsewhere come from these.
 ReaderKind = Literal["auto", "neural", "transformers", "embedded"]
 # The embedded reader's threshold, chosen on the seeds gold set when it was the only reader (README).
 DEFAULT_NO_ANSWER_THRESHOLD = 0.35
+# Passages read per question: more raise recall and the reader's cost alike.
+DEFAULT_TOP_K = 5
+# The reader's share of an answer's score, the rest retrieval's (qa/select.py): an even mix.
+DEFAULT_READER_WEIGHT = 0.5
 ReaderOptimization = Literal["none", "onnx-int8", "torch-int8"]
 TerminalBidi = Literal["auto", "logical", "visual"]
 
@@ -32,10 +37,19 @@ def default_corpus() -> Path:
     return here if here.is_dir() else PROJECT_ROOT / "seeds"
 
 
-def default_index_for(corpus: Path) -> Path:
+def default_cache() -> Path:
+    return Path.home() / ".cache" / "sanad"
+
+
+def default_datasets() -> Path:
+    """A checkout's data folder, beside the repository (../shared/data): ARCD and the other training sets."""
+    return PROJECT_ROOT.parent / "shared" / "data"
+
+
+def default_index_for(corpus: Path, cache: Path | None = None) -> Path:
     """One cached index per corpus folder, outside the corpus (which may be read-only)."""
     key = hashlib.sha1(str(corpus.resolve()).encode("utf-8")).hexdigest()[:12]
-    return Path.home() / ".cache" / "sanad" / "indexes" / f"{corpus.resolve().name}-{key}"
+    return (cache or default_cache()) / "indexes" / f"{corpus.resolve().name}-{key}"
 
 
 class Settings(BaseSettings):
@@ -45,8 +59,13 @@ class Settings(BaseSettings):
     corpus: Path = Field(default_factory=default_corpus, description="Folder of .txt/.jsonl articles")
     index: Path | None = Field(default=None, description="Index folder; default: a cache folder per corpus")
     stemmer: Stemmer = "light"
-    k1: float = 1.5
-    b: float = 0.75
+    # Indexes, exported ONNX graphs and other rebuildable files (SANAD_CACHE).
+    cache: Path = Field(default_factory=default_cache)
+    # Training and benchmark data: arcd/arcd-train.json, arcd/arcd-test.json, tydiqa-ar/, aqad/ (SQuAD format).
+    datasets: Path = Field(default_factory=default_datasets)
+    # BM25's parameters: the index's own defaults (retrieval/index.py), so that one place holds them.
+    k1: float = BuildSettings.k1
+    b: float = BuildSettings.b
     # -- retrieval: BM25, dense multilingual-e5 vectors, or both fused (README, "Hybrid retrieval") --
     # BM25 by default: hybrid finds more passages (arcd-test recall@1 0.727 vs 0.702) but on the seeds
     # its extra passages cost answer F1 (54.9 -> 51.7), as answer selection still weighs BM25 coverage.
@@ -54,7 +73,7 @@ class Settings(BaseSettings):
     # Threads of the embedding engine; unset: one per core, at most four.
     embed_threads: int | None = Field(default=None, ge=1, le=64)
     # Every passage vector ever embedded, by passage text: rebuilds and interrupted runs reuse them.
-    vector_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "sanad" / "vectors")
+    vector_cache: Path = Field(default_factory=lambda: default_cache() / "vectors")
 
     # -- reading --
     reader: ReaderKind = "auto"
@@ -74,10 +93,10 @@ class Settings(BaseSettings):
     hub_timeout: float = Field(default=2.0, gt=0, description="Seconds to wait for the model hub before going offline")
 
     # -- answer selection --
-    top_k: int = Field(default=5, ge=1, le=100)
+    top_k: int = Field(default=DEFAULT_TOP_K, ge=1, le=100)
     # Unset: the reader's own threshold (each reader calibrates its scores differently; README).
     no_answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    reader_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    reader_weight: float = Field(default=DEFAULT_READER_WEIGHT, ge=0.0, le=1.0)
 
     # -- state kept between runs: the bot's database (buttons, votes, outbox), the REPL's history --
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".local/share/sanad")
@@ -123,6 +142,9 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
+    # Accept a plain http:// webhook URL. Telegram's own API calls HTTPS only; a local Bot API server
+    # (telegram-bot-api --local, or the tests' stand-in) may call plain HTTP on the same machine.
+    telegram_webhook_plain_http: bool = False
 
     # -- HTTP API and web page (sanad serve) --
     serve_host: str = "127.0.0.1"
@@ -177,7 +199,7 @@ class Settings(BaseSettings):
         return float(getattr(reader, "no_answer_threshold", DEFAULT_NO_ANSWER_THRESHOLD))
 
     def index_dir(self) -> Path:
-        return self.index or default_index_for(self.corpus)
+        return self.index or default_index_for(self.corpus, self.cache)
 
     def corpus_named(self) -> bool:
         """Whether `corpus` is the one to index: chosen by the user, or the default with the default index.

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
-from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, Settings
+from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, DEFAULT_READER_WEIGHT, DEFAULT_TOP_K, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
 from qa.selection import passage_citations, select_answer
@@ -19,7 +19,7 @@ from retrieval.dense import Embedder, VectorCache
 from retrieval.hybrid import HybridIndex, no_vectors_notice
 from retrieval.index import BM25Index, BuildSettings
 from retrieval.normalize import normalized_words
-from retrieval.store import AUTO_EMBED_LIMIT, VectorBuild, open_index
+from retrieval.store import AUTO_EMBED_LIMIT, VectorBuild, build_index, open_index
 from retrieval.types import Hit
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,9 @@ class Pipeline:
         self,
         index: BM25Index | HybridIndex,
         reader: Reader,
-        top_k: int = 5,
+        top_k: int = DEFAULT_TOP_K,
         no_answer_threshold: float = DEFAULT_NO_ANSWER_THRESHOLD,
-        reader_weight: float = 0.5,
+        reader_weight: float = DEFAULT_READER_WEIGHT,
     ) -> None:
         self.index = index
         self.reader = reader
@@ -47,20 +47,34 @@ class Pipeline:
         """Open (building or rebuilding if needed) the index for `settings.corpus` and make the reader."""
         from qa.readers.factory import make_reader
 
-        vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
-        index = open_index(
-            Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
-            vectors,
-        )  # fmt: skip
-        retriever = retriever_for(index, settings, vectors, notices, settings.index_dir())
+        retriever = _retriever(settings, notices, rebuild=False)
         reader = make_reader(settings, notices)
         return cls(retriever, reader, settings.top_k, settings.threshold_for(reader), settings.reader_weight)
+
+    def rebuilt(self, settings: Settings) -> Pipeline:
+        """A new pipeline over an index rebuilt from `settings.corpus`, with this one's reader and settings.
+
+        A new object rather than `index` assigned in place: questions being read on this one keep a
+        consistent (old index, old documents) pair until they finish. Slow (a whole build): run it off
+        any event loop.
+        """
+        index = _retriever(settings, None, rebuild=True)
+        return Pipeline(index, self.reader, self.top_k, self.no_answer_threshold, self.reader_weight)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.index.search(check_question(question), k or self.top_k)
 
-    def ask(self, question: str, top_k: int | None = None, timings: dict[str, float] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        timings: dict[str, float] | None = None,
+        threshold: float | None = None,
+    ) -> Answer:
         """Answer `question`; raises QuestionError (with an Arabic message) for unusable input.
+
+        `top_k` and `threshold`, when given, replace the pipeline's for this call only (an evaluation
+        reads at threshold 0 and applies thresholds to the stored scores afterwards).
 
         `timings`, when given, receives the seconds each stage took ("retrieve", "read", "select"),
         for a server's metrics.
@@ -79,7 +93,7 @@ class Pipeline:
             [] if hits else self.index.closest(question),
             candidates,
             self.index.documents,
-            threshold=self.no_answer_threshold,
+            threshold=self.no_answer_threshold if threshold is None else threshold,
             reader_weight=self.reader_weight,
             reader_name=self.reader.name,
             coverage=coverage,
@@ -148,6 +162,16 @@ def find_words(text: str, words: str) -> tuple[int, int] | None:
 
 
 _WORD = re.compile(r"\S+")
+
+
+def _retriever(settings: Settings, notices: list[str] | None, rebuild: bool) -> HybridIndex:
+    """The index of `settings.corpus`: opened (built if missing or stale), or rebuilt from scratch."""
+    vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
+    make = build_index if rebuild else open_index
+    index = make(
+        Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named(), vectors
+    )
+    return retriever_for(index, settings, vectors, notices, settings.index_dir())
 
 
 def build_settings(settings: Settings) -> BuildSettings:

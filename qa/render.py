@@ -59,11 +59,16 @@ def sentence_around(citation: Citation, limit: int = 320) -> tuple[str, int, int
     return sentence, start + offset, end + offset
 
 
-def confidence_word(score: float) -> str:
-    """عالية / متوسطة / منخفضة, from the answer's combined score."""
-    if score >= 0.6:
+def confidence_word(score: float, threshold: float) -> str:
+    """عالية / متوسطة / منخفضة, from the answer's combined score and the no-answer threshold it passed.
+
+    A shown answer scores between `threshold` and 1; the bands are that range's thirds, so each word can
+    show whatever the threshold (fixed bands below a threshold could never be reached).
+    """
+    third = (1.0 - threshold) / 3
+    if score >= threshold + 2 * third:
         return "عالية"
-    if score >= 0.35:
+    if score >= threshold + third:
         return "متوسطة"
     return "منخفضة"
 
@@ -85,12 +90,12 @@ def id_line(citation: Citation) -> str:
     return f"المعرّف: {citation.doc_id}"
 
 
-def render_answer(answer: Answer, color: bool = False) -> str:
+def render_answer(answer: Answer, threshold: float, color: bool = False) -> str:
     lines: list[str] = []
     if answer.found:
         head = f"الإجابة: {answer.text}"
         lines.append(BOLD + head + RESET if color else head)
-        lines.append(f"الثقة: {confidence_word(answer.score)} ({answer.score:.2f})")
+        lines.append(f"الثقة: {confidence_word(answer.score, threshold)} ({answer.score:.2f})")
         if answer.citations:
             first = answer.citations[0]
             lines.append(f"المصدر: {title_and_source(first)}")

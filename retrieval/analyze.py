@@ -129,6 +129,12 @@ _STEM = {
 }
 
 
+def clear_word_caches() -> None:
+    """Forget every memoized word analysis (normalized word and term): a benchmark's cold start."""
+    normalize_word.cache_clear()
+    _term.cache_clear()
+
+
 @lru_cache(maxsize=1 << 20)
 def _term(word: str, stemmer: str, remove_stopwords: bool) -> str:
     """The index term of one normalized word, or "" for a stopword."""

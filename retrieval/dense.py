@@ -108,6 +108,11 @@ class Embedder:
         """(DIMENSION,) float32, L2-normalized, with the "query: " prefix; recent questions are remembered."""
         return self._query(text)
 
+    @classmethod
+    def forget_queries(cls) -> None:
+        """Forget the remembered question vectors (shared by every embedder): a benchmark times each embedding."""
+        cls._query.cache_clear()
+
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one embedder per process; the cache is meant to live as long)
     def _query(self, text: str) -> np.ndarray:
         with self._lock:

@@ -39,7 +39,7 @@ from retrieval.atomic import swap_folder
 from retrieval.chunk import chunk_document
 from retrieval.dense import KEY_BYTES, dense_signature, embedding_texts, passage_key
 from retrieval.locations import LocationError, ensure_writable_folder
-from retrieval.normalize import normalize
+from retrieval.normalize import NORMALIZER_VERSION, normalize
 from retrieval.records import JsonlRecords, StoredDocuments, StoredPassages, write_jsonl
 from retrieval.types import Document, Hit, Passage
 
@@ -321,6 +321,16 @@ class BM25Index:
         self._buffers.scores = buffer
         return candidates, scores
 
+    @property
+    def vocabulary_size(self) -> int:
+        """Distinct terms in the index."""
+        return len(self._vocab)
+
+    @property
+    def postings(self) -> int:
+        """Stored (term, passage) scores: the size of the BM25 matrix."""
+        return int(len(self._data))
+
     def passages_of(self, doc_id: str) -> list[Passage]:
         return [p for p in self.passages if p.doc_id == doc_id]
 
@@ -339,9 +349,9 @@ class BM25Index:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_STAGING}-{os.getpid()}-", dir=target.parent))
         try:
             self._retriever.save(staging, show_progress=False)
-            np.save(staging / PASSAGE_OFFSETS, _write_jsonl(staging / PASSAGES, (p.to_dict() for p in self.passages)))
+            np.save(staging / PASSAGE_OFFSETS, write_jsonl(staging / PASSAGES, (p.to_dict() for p in self.passages)))
             documents = list(self.documents.values())
-            np.save(staging / DOCUMENT_OFFSETS, _write_jsonl(staging / DOCUMENTS, (d.to_dict() for d in documents)))
+            np.save(staging / DOCUMENT_OFFSETS, write_jsonl(staging / DOCUMENTS, (d.to_dict() for d in documents)))
             (staging / DOCUMENT_IDS).write_text(json.dumps([d.id for d in documents], ensure_ascii=False), "utf-8")
             if self.vectors is not None:
                 np.save(staging / VECTORS, self.vectors)
@@ -516,8 +526,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def _settings_from_signature(signature: dict[str, Any], folder: Path) -> BuildSettings:
-    from retrieval.normalize import NORMALIZER_VERSION
-
     if signature.get("normalizer_version") != NORMALIZER_VERSION:
         raise IndexMismatch(
             f"The index in {folder} was built with normalizer version {signature.get('normalizer_version')!r}, "
@@ -535,10 +543,6 @@ def _settings_from_signature(signature: dict[str, Any], folder: Path) -> BuildSe
         )
     except (KeyError, ValueError, TypeError) as err:
         raise IndexDamaged(f"The index manifest in {folder} is incomplete ({err}).") from err
-
-
-def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> np.ndarray:
-    return write_jsonl(path, records)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -40,7 +40,7 @@ from retrieval.index import (
     BuildSettings,
     CorpusStatistics,
     IndexDamaged,
-    IndexError_,
+    IndexUnusable,
     _settings_from_signature,
     corpus_fingerprint,
     coverage,
@@ -189,7 +189,7 @@ def build_sharded(
     for passage in passages:
         chunked.setdefault(passage.doc_id, []).append(passage)
     if not passages:
-        raise IndexError_("The corpus has no text to index.", advice="")
+        raise IndexUnusable("The corpus has no text to index.", advice="")
     statistics = corpus_statistics(passages, settings.analyzer)
     shards = []
     for run in partition(documents, passages, n_shards):
@@ -487,7 +487,7 @@ def open_sharded_index(
             problem = f"The sharded index in {folder} has no dense vectors yet."
         else:
             return manifest
-    except IndexError_ as err:
+    except IndexUnusable as err:
         problem = err.problem
     if notices is not None and (folder / SHARD_MANIFEST).exists():
         notices.append(f"{problem} Rebuilding it from {corpus}.")

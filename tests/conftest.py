@@ -1,4 +1,4 @@
-"""Shared fixtures: the seed corpus, its index, and the ARCD files beside the checkout."""
+"""Shared fixtures: the seed corpus, its index, and ARCD train (from the datasets setting)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ from pathlib import Path
 
 import pytest
 
+from qa.config import default_datasets
 from retrieval.corpus import Corpus, load_corpus
 from retrieval.index import BM25Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
-ARCD_TRAIN = SHARED / "data" / "arcd" / "arcd-train.json"
 
 
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS
+
+
+@pytest.fixture(scope="session")
+def arcd_train() -> Path:
+    """ARCD train where the datasets setting's default puts it; absent on a bare clone."""
+    return default_datasets() / "arcd" / "arcd-train.json"
 
 
 @pytest.fixture(scope="session")

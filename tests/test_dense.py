@@ -3,7 +3,6 @@ an interruption; hybrid retrieval over the seeds with the real engine; the BM25 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -18,30 +17,9 @@ from retrieval.dense import DIMENSION, Embedder, VectorCache, embed_passages
 from retrieval.hybrid import HybridIndex
 from retrieval.index import BM25Index, BuildSettings, IndexDamaged, IndexMismatch
 from retrieval.store import VectorBuild, build_index, open_index
+from tests.support.embedder import ENGLISH, CountingEmbedder
 
 MILLER_DOC = "003_d15b74a03d651d6f"
-ENGLISH = "Who is the spokesman of the US State Department?"
-
-
-class CountingEmbedder:
-    """Deterministic stand-in for the engine: a vector from each text's hash; counts what it embeds."""
-
-    def __init__(self, stop_after: int | None = None) -> None:
-        self.embedded: list[str] = []
-        self.stop_after = stop_after
-
-    def passages(self, texts: list[str]) -> np.ndarray:
-        if self.stop_after is not None and len(self.embedded) >= self.stop_after:
-            raise KeyboardInterrupt
-        self.embedded.extend(texts)
-        return np.stack([self.query(t) for t in texts])
-
-    def query(self, text: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
-        vector = np.random.default_rng(seed).standard_normal(DIMENSION).astype(np.float32)
-        return vector / np.linalg.norm(vector)
-
-
 @pytest.fixture
 def corpus(tmp_path: Path, seeds_dir: Path) -> Path:
     folder = tmp_path / "corpus"

@@ -9,8 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from e5_file import METASPACE, arabic_pieces, write_e5_file
-from qa.readers.e5_checkpoint import E5FileError, dequantize_q4, hf_tokenizer, kept_pieces, normalize, qa_model, read_e5_file
+from qa.readers.e5_checkpoint import (
+    E5FileError,
+    dequantize_q4,
+    hf_tokenizer,
+    kept_pieces,
+    normalize,
+    qa_model,
+    read_e5_file,
+)
+from tests.support.e5_file import METASPACE, arabic_pieces, write_e5_file
 
 TEXTS = [
     "من هو المتحدث باسم وزارة الخارجية الأمريكية؟",

@@ -19,7 +19,7 @@ from qa.types import Answer
 from retrieval.corpus import Corpus
 from retrieval.index import BM25Index
 from retrieval.types import Passage
-from tests.test_gold import squad_file
+from tests.support.squad import squad_file
 
 
 class OracleReader:

@@ -9,8 +9,8 @@ import pytest
 
 import qa.evaluation.evaluate as evaluate_module
 from qa.cli import main
-from tests.rule_reader import HeuristicReader
-from tests.test_gold import squad_file
+from tests.support.rule_reader import HeuristicReader
+from tests.support.squad import squad_file
 
 GOLD = Path(__file__).resolve().parent.parent / "seeds" / "gold.jsonl"
 CONTRACT_KEYS = {"n", "em", "f1", "has_answer_f1", "no_answer_accuracy", "recall_at_k", "mrr", "latency_ms", "reader"}
@@ -67,7 +67,8 @@ def summary_n() -> int:
 def test_sweep_in_json(capsys: pytest.CaptureFixture[str], rule_reader: None) -> None:
     _, summary = run_json(capsys, "--gold", str(GOLD), "--sweep-threshold")
     sweep = summary["threshold_sweep"]
-    assert sweep["best_f1"] >= sweep["current_f1"]
+    # Replayed from stored scores, the current threshold gives the F1 the evaluation itself measured.
+    assert sweep["current_f1"] == summary["f1"]
     assert sweep["best_f1"] == max(p["f1"] for p in sweep["points"])
 
 

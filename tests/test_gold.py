@@ -11,6 +11,7 @@ from qa.evaluation.gold import GoldError, load_gold
 from qa.squad import locate_answer
 from retrieval.corpus import Corpus
 from retrieval.normalize import normalize
+from tests.support.squad import squad_file
 
 GOLD = Path(__file__).resolve().parent.parent / "seeds" / "gold.jsonl"
 QUESTION_WORDS = ("من", "ما", "ماذا", "متى", "أين", "كم", "كيف", "لماذا", "هل", "أي")
@@ -119,41 +120,6 @@ def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
 def test_jsonl_blank_lines_are_skipped_and_lines_recorded(tmp_path: Path) -> None:
     gold = load_gold(_write(tmp_path, "\n" + GOOD))
     assert [(q.id, q.line, q.answers, q.doc_id) for q in gold.questions] == [("q1", 2, ("أ",), "d")]
-
-
-def squad_file(tmp_path: Path) -> Path:
-    data = {
-        "data": [
-            {
-                "title": "غزة",
-                "paragraphs": [
-                    {
-                        "context": "وصل بلينكن إلى تل أبيب مساء الأحد. ثم وصل بلينكن إلى القاهرة.",
-                        "qas": [
-                            # answer_start wrong (points at the first «بلينكن», not this text).
-                            {"id": "s1", "question": "متى وصل بلينكن؟", "answers": [{"text": "مساء الأحد", "answer_start": 4}]},
-                            {"id": "s2", "question": "إلى أين وصل؟", "answers": [{"text": "القاهرة", "answer_start": 53}]},
-                        ],
-                    },
-                    {
-                        "context": "قال المتحدث ماثيو ميلر إن الاجتماع يوم الخميس.",
-                        "qas": [{"id": "s3", "question": "من المتحدث؟", "answers": [{"text": "ماثيو ميلر", "answer_start": 12}]}],
-                    },
-                ],
-            },
-            # Distractors: BM25's idf is zero for a term in half the passages, so a two-paragraph file retrieves nothing.
-            {"title": "أخرى", "paragraphs": [{"context": text, "qas": []} for text in DISTRACTORS]},
-        ]
-    }
-    return _write(tmp_path, json.dumps(data, ensure_ascii=False), "squad.json")
-
-
-DISTRACTORS = (
-    "تقع مدينة الإسكندرية على ساحل البحر المتوسط.",
-    "يزرع القمح في الشتاء ويحصد في الربيع.",
-    "افتتح المتحف الجديد أبوابه للزوار هذا العام.",
-    "فاز الفريق بالبطولة بعد مباراة صعبة.",
-)
 
 
 def test_squad_loader_paragraphs_become_documents(tmp_path: Path) -> None:

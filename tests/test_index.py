@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,22 +13,13 @@ from retrieval.analyze import Analyzer
 from retrieval.chunk import chunk_document
 from retrieval.index import BM25Index, BuildSettings, IndexDamaged, IndexMismatch
 from retrieval.store import open_index
-from tests.conftest import ARCD_TRAIN
-
-QUESTIONS = [
-    "من هو المتحدث باسم وزارة الخارجية الأمريكية؟",
-    "متى وصل بلينكن إلى تل أبيب؟",
-    "ما هو موقف حماس من الاتفاق؟",
-    "كم عدد القتلى في هجوم السابع من أكتوبر؟",
-    "أين سيلتقي بلينكن المسؤولين الأردنيين؟",
-    "ماذا قال نتنياهو عن الأسلحة الأمريكية؟",
-]
+from tests.support.questions import QUESTIONS
 
 
-def _arcd_questions_and_documents():
+def _arcd_questions_and_documents(arcd_train: Path):
     from retrieval.types import Document
 
-    data = json.loads(ARCD_TRAIN.read_text("utf-8"))
+    data = json.loads(arcd_train.read_text("utf-8"))
     paragraphs = [p for article in data["data"] for p in article["paragraphs"]][:120]
     docs = [Document(id=f"p{i}", title="", text=p["context"]) for i, p in enumerate(paragraphs)]
     questions = [qa["question"] for p in paragraphs[:40] for qa in p["qas"]]
@@ -35,11 +27,11 @@ def _arcd_questions_and_documents():
 
 
 @pytest.mark.parametrize("k1,b", [(1.5, 0.75), (1.2, 0.5), (0.9, 0.4)])
-def test_scores_and_top10_equal_rank_bm25(seed_corpus, k1, b):
+def test_scores_and_top10_equal_rank_bm25(seed_corpus, arcd_train, k1, b):
     docs = list(seed_corpus.documents)
     questions = list(QUESTIONS)
-    if ARCD_TRAIN.exists():
-        extra_docs, extra_questions = _arcd_questions_and_documents()
+    if arcd_train.exists():
+        extra_docs, extra_questions = _arcd_questions_and_documents(arcd_train)
         docs += extra_docs
         questions += extra_questions
     settings = BuildSettings(k1=k1, b=b)
@@ -104,9 +96,12 @@ def test_mismatched_settings_are_refused(seed_index, tmp_path):
         BM25Index.load(tmp_path / "index", BuildSettings(analyzer=Analyzer(stemmer="none")))
 
 
-def test_other_normalizer_version_is_refused(seed_index, tmp_path, monkeypatch):
+def test_other_normalizer_version_is_refused(seed_index, tmp_path):
     seed_index.save(tmp_path / "index")
-    monkeypatch.setattr("retrieval.normalize.NORMALIZER_VERSION", "999")
+    manifest = tmp_path / "index" / "manifest.json"
+    recorded = json.loads(manifest.read_text("utf-8"))
+    recorded["settings"]["normalizer_version"] = "999"  # as an index built by another version records it
+    manifest.write_text(json.dumps(recorded), "utf-8")
     with pytest.raises(IndexMismatch, match="normalizer"):
         BM25Index.load(tmp_path / "index")
 
@@ -135,7 +130,7 @@ def test_a_crash_while_saving_keeps_the_previous_index(seed_index, tmp_path, mon
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(index_module, "_write_jsonl", crash)
+    monkeypatch.setattr(index_module, "write_jsonl", crash)
     with pytest.raises(OSError, match="disk full"):
         seed_index.save(folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from e5_file import arabic_pieces, write_e5_file
+from tests.support.e5_file import arabic_pieces, write_e5_file
 
 pytest.importorskip("torch")
 

@@ -21,7 +21,7 @@ from qa.config import load_settings
 from qa.pipeline import Pipeline
 from retrieval.index import BuildSettings
 from retrieval.shards import build_sharded_index
-from tests.test_index import QUESTIONS
+from tests.support.questions import QUESTIONS
 from web.ray_serve import APP_NAME, build_app
 
 # Ray's own modules warn of deprecated pydantic and asyncio uses on import.

@@ -9,7 +9,7 @@ import pytest
 
 from qa.readers.transformers_reader import TransformersReader
 from retrieval.chunk import chunk_document
-from tests.tiny_model import build_tiny_qa_model
+from tests.support.tiny_model import build_tiny_qa_model
 
 QUESTIONS = [
     "من هو المتحدث باسم وزارة الخارجية الأمريكية؟",

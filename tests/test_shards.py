@@ -1,6 +1,7 @@
 """Sharded indexes: the same top-k with the same scores as one index over the whole corpus."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,14 +10,14 @@ from retrieval.index import BM25Index, BuildSettings
 from retrieval.locations import LocationError
 from retrieval.shards import SHARD_MANIFEST, ShardedIndex, build_sharded, partition, save_sharded
 from retrieval.types import Document
-from tests.conftest import ARCD_TRAIN
-from tests.test_index import QUESTIONS
+from tests.support.embedder import ENGLISH, CountingEmbedder
+from tests.support.questions import QUESTIONS
 
 
-def _seeds_and_arcd(seed_corpus) -> tuple[list[Document], list[str]]:
+def _seeds_and_arcd(seed_corpus, arcd_train: Path) -> tuple[list[Document], list[str]]:
     docs, questions = list(seed_corpus.documents), list(QUESTIONS)
-    if ARCD_TRAIN.exists():
-        data = json.loads(ARCD_TRAIN.read_text("utf-8"))
+    if arcd_train.exists():
+        data = json.loads(arcd_train.read_text("utf-8"))
         paragraphs = [p for article in data["data"] for p in article["paragraphs"]]
         docs += [Document(id=f"arcd-{i}", title="", text=p["context"]) for i, p in enumerate(paragraphs)]
         questions += [qa["question"] for p in paragraphs[:60] for qa in p["qas"]]
@@ -39,8 +40,8 @@ def _assert_same_results(single, sharded, questions, k=10, coverage=True):
 
 
 @pytest.mark.parametrize("n_shards", [2, 3])
-def test_sharded_top10_and_scores_equal_one_index_on_seeds_and_arcd(seed_corpus, tmp_path, n_shards):
-    docs, questions = _seeds_and_arcd(seed_corpus)
+def test_sharded_top10_and_scores_equal_one_index_on_seeds_and_arcd(seed_corpus, arcd_train, tmp_path, n_shards):
+    docs, questions = _seeds_and_arcd(seed_corpus, arcd_train)
     single = BM25Index.build(docs)
     shards, manifest = build_sharded(docs, n_shards)
     save_sharded(shards, manifest, tmp_path / "sharded")
@@ -110,7 +111,6 @@ def test_sharded_hybrid_and_dense_search_equal_one_index(seeds_dir, tmp_path, mo
     from retrieval.hybrid import HybridIndex
     from retrieval.shards import build_sharded_index
     from retrieval.store import VectorBuild, build_index
-    from tests.test_dense import ENGLISH, CountingEmbedder
 
     settings = BuildSettings()
     single = build_index(seeds_dir, tmp_path / "one", settings, vectors=VectorBuild(CountingEmbedder()))  # type: ignore[arg-type]

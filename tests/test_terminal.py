@@ -17,7 +17,7 @@ from qa.config import Settings
 from qa.pipeline import Pipeline
 from qa.question import NOT_ARABIC_NOTE
 from qa.readers.factory import make_reader
-from qa.render import FSI, PDI, BOLD, RESET
+from qa.render import BOLD, FSI, PDI, RESET
 from qa.terminal import LRM, RLM, bidi_mode, for_terminal
 from retrieval.normalize import normalized_words
 

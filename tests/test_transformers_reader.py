@@ -7,7 +7,7 @@ import pytest
 from qa.readers.base import Reader
 from qa.readers.transformers_reader import ReaderLoadError, TransformersReader
 from retrieval.chunk import chunk_document
-from tests.tiny_model import build_tiny_qa_model
+from tests.support.tiny_model import build_tiny_qa_model
 
 QUESTION = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"
 
@@ -39,7 +39,9 @@ def test_the_tiny_tokenizer_knows_the_corpus_words(tiny_model):
 
 
 def test_reader_satisfies_the_contract(tiny_model):
-    assert isinstance(TransformersReader(str(tiny_model), local_files_only=True), Reader)
+    reader = TransformersReader(str(tiny_model), local_files_only=True)
+    assert isinstance(reader, Reader) and reader.name == f"transformers:{tiny_model}"
+    assert reader.read(QUESTION, []) == []  # no passages, no candidates (and no model call)
 
 
 def test_every_span_is_an_exact_substring(tiny_model, passages):

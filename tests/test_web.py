@@ -21,7 +21,7 @@ from qa.config import Settings  # noqa: E402
 from qa.feedback import FeedbackStore, feedback_path  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.question import MAX_QUESTION_CHARS  # noqa: E402
-from tests.rule_reader import HeuristicReader  # noqa: E402
+from tests.support.rule_reader import HeuristicReader  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 SPOKESMAN_Q = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"
@@ -261,8 +261,11 @@ def test_spokesman_end_to_end_with_the_default_reader(tmp_path):
         while client.get("/readyz").status_code == 503:  # the index build and the reader load, in a thread
             assert time.monotonic() < deadline, client.get("/readyz").json()
             time.sleep(0.05)
+        ready = client.get("/readyz").json()
         body = client.post("/v1/ask", json={"question": SPOKESMAN_Q}).json()
     assert "ماثيو ميلر" in body["answer"] and body["reader"].startswith("neural")
+    shipped = json.loads((SEEDS.parent / "qa" / "data" / "neural_reader" / "reader.json").read_text("utf-8"))
+    assert ready["reader"] == body["reader"] and ready["no_answer_threshold"] == shipped["no_answer_threshold"]
     first = body["citations"][0]
     assert first["passage"][first["start"] : first["end"]] == body["answer"]
 

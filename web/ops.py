@@ -26,6 +26,7 @@ async def readyz(request: Request) -> dict[str, object]:
         "documents": len(pipeline.index.documents),
         "passages": len(pipeline.index.passages),
         "reader": pipeline.reader.name,
+        "no_answer_threshold": pipeline.no_answer_threshold,  # the page's confidence words are bands above it
     }
 
 

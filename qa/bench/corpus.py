@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import PROJECT_ROOT
+from qa.config import PROJECT_ROOT, Settings
 from qa.squad import parse_squad
 from retrieval.types import Document, Passage
 
@@ -42,7 +42,7 @@ class SyntheticCorpus:
 def default_sources() -> list[Path]:
     """The seeds, plus ARCD's train and test sets when the shared data folder is present."""
     sources = sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
-    arcd = PROJECT_ROOT.parent / "shared" / "data" / "arcd"
+    arcd = Settings().datasets / "arcd"
     sources += sorted(arcd.glob("*.json")) if arcd.is_dir() else []
     return sources
 

@@ -64,7 +64,7 @@ def _serve(folder: str, n_questions: int, mode: str) -> dict[str, Any]:
     questions = synthetic_questions(n_questions)
     for question in questions[:WARM_UP_QUESTIONS]:
         pipeline.ask(question)
-    Embedder._query.cache_clear()
+    Embedder.forget_queries()
     latencies, search_times, read_times, answered, refused = [], [], [], 0, 0
     for question in questions:
         started = time.perf_counter()
@@ -76,7 +76,7 @@ def _serve(folder: str, n_questions: int, mode: str) -> dict[str, Any]:
         latencies.append(time.perf_counter() - started)
         answered += answer.text is not None
         # The same question again, stage by stage, for the breakdown (its embedding computed again).
-        Embedder._query.cache_clear()
+        Embedder.forget_queries()
         hits, search_s = timed(lambda: index.search(question, pipeline.top_k))
         _, read_s = timed(lambda: pipeline.reader.read(question, [h.passage for h in hits]))
         search_times.append(search_s)

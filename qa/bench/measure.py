@@ -41,7 +41,9 @@ def peak_rss_mb() -> float:
 
 
 def rss_mb() -> float:
-    import psutil
+    from qa.extras import require
+
+    psutil = require("psutil", "bench")
 
     return round(psutil.Process().memory_info().rss / 2**20, 1)
 

@@ -21,16 +21,19 @@ from typing import Any
 import numpy as np
 
 from qa.bench.bert import wordpiece_bert_qa
-from qa.config import PROJECT_ROOT
+from qa.config import PROJECT_ROOT, Settings
 from qa.metrics import f1_score
 from qa.squad import read_squad
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-ARCD = PROJECT_ROOT.parent / "shared" / "data" / "arcd"
-TRAIN, TEST = ARCD / "arcd-train.json", ARCD / "arcd-test.json"
 STATS = "probe.json"
+
+
+def arcd_file(split: str) -> Path:
+    """ARCD's "train" or "test" set, in the datasets folder (SANAD_DATASETS)."""
+    return Settings().datasets / "arcd" / f"arcd-{split}.json"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def train_probe_model(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Train the probe model into `out` within about `minutes` of training, evaluate it, save its stats."""
-    train = load_questions(TRAIN, train_limit)
+    train = load_questions(arcd_file("train"), train_limit)
     started = time.perf_counter()
     tokenizer, model = wordpiece_bert_qa(
         out, _texts(train), vocabulary=vocabulary, layers=layers, hidden=hidden, max_length=max_length, seed=seed
@@ -84,7 +87,7 @@ def train_probe_model(
     model.eval()
     model.save_pretrained(out)
     parameters = sum(p.numel() for p in model.parameters())
-    test = load_questions(TEST, test_limit)
+    test = load_questions(arcd_file("test"), test_limit)
     stats = {
         "model": {"layers": layers, "hidden": hidden, "heads": config.num_attention_heads, "vocabulary":
                   tokenizer.vocab_size, "max_seq_length": max_length, "parameters": parameters},

@@ -171,17 +171,17 @@ def trained_agreement(model_dir: Path, cache: Path, n_questions: int | None = No
     read in its gold paragraph (reader mode, always answering); same best span, F1, latency."""
     import os
 
-    from qa.bench.probe import STATS, TEST, TRAIN, gold_passage, load_questions, probe_reader
+    from qa.bench.probe import STATS, arcd_file, gold_passage, load_questions, probe_reader
 
     os.environ["SANAD_CACHE"] = str(cache)
-    questions = load_questions(TEST, n_questions)
+    questions = load_questions(arcd_file("test"), n_questions)
     readers = {"torch-fp32": probe_reader(model_dir)}
     for optimization in OPTIMIZED:
         readers[optimization] = probe_reader(model_dir, optimization=optimization)
     result = {"model_dir": str(model_dir), **_arcd_agreement(readers, questions)}
     result["logit_correlation"] = _logit_correlation(readers, [(q.question, [gold_passage(q)]) for q in questions])
     # Its training questions, where the model is as sure as a fine-tuned reader in its own domain.
-    seen = [(q.question, [gold_passage(q)]) for q in load_questions(TRAIN, min(len(questions), 200))]
+    seen = [(q.question, [gold_passage(q)]) for q in load_questions(arcd_file("train"), min(len(questions), 200))]
     seen_spans = {name: best for name, (_, best) in _time_reads(readers, seen, 1).items()}
     result["same_span_as_fp32_train_questions"] = {
         name: _same(best, seen_spans["torch-fp32"]) for name, best in seen_spans.items() if name != "torch-fp32"
@@ -195,7 +195,7 @@ def trained_agreement(model_dir: Path, cache: Path, n_questions: int | None = No
 def neural_agreement(model_dir: Path, reader_dir: Path | None = None, n_questions: int | None = None) -> dict[str, Any]:
     """The neural reader's fp32 model (the transformers folder `sanad train-neural` wrote) beside the
     shipped int8 ONNX path (`reader_dir`, default the packaged one), on ARCD test in reader mode."""
-    from qa.bench.probe import TEST, load_questions
+    from qa.bench.probe import arcd_file, load_questions
     from qa.readers.neural import NeuralReader, shipped_reader_dir
     from qa.readers.transformers_reader import TransformersReader
 
@@ -205,7 +205,7 @@ def neural_agreement(model_dir: Path, reader_dir: Path | None = None, n_question
         "shipped-int8": NeuralReader(shipped),
     }
     return {"model_dir": str(model_dir), "reader_dir": str(shipped),
-            **_arcd_agreement(readers, load_questions(TEST, n_questions))}
+            **_arcd_agreement(readers, load_questions(arcd_file("test"), n_questions))}
 
 
 def _arcd_agreement(readers: dict[str, Any], questions: list[Any]) -> dict[str, Any]:

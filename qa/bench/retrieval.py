@@ -53,8 +53,8 @@ def _build_and_compare(n: int, n_queries: int, folder: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "passages": n,
         "documents": len(corpus.documents),
-        "vocabulary": len(index._vocab),
-        "postings": int(len(index._data)),
+        "vocabulary": index.vocabulary_size,
+        "postings": index.postings,
         "corpus_seconds": round(generate_s, 2),
         "build_seconds": round(build_s, 2),
         "build_passages_per_second": round(n / build_s),
@@ -87,7 +87,9 @@ def _add_vectors(index: Any, passages: list[Any], folder: str, bm25_build_s: flo
 
 def _compare_with_rank_bm25(index: Any, passages: list[Any], questions: list[str]) -> dict[str, Any]:
     """rank_bm25 (BM25Plus, delta 0: the same scores) within a time budget, and top-10 agreement."""
-    from rank_bm25 import BM25Plus
+    from qa.extras import require
+
+    BM25Plus = require("rank_bm25", "bench").BM25Plus
 
     analyzer = index.settings.analyzer
     k1, b = index.settings.k1, index.settings.b
@@ -156,10 +158,9 @@ def _reference_queries(
 
 
 def _clear_analysis_caches() -> None:
-    from retrieval import analyze, normalize
+    from retrieval.analyze import clear_word_caches
 
-    normalize.normalize_word.cache_clear()
-    analyze._term.cache_clear()
+    clear_word_caches()
 
 
 def _serve(folder: str, n_queries: int) -> dict[str, Any]:
@@ -197,13 +198,13 @@ def _serve_hybrid(index: Any, questions: list[str]) -> dict[str, Any]:
     hybrid, ready_s = timed(lambda: HybridIndex(index, "hybrid", Embedder()))
     for question in questions[:WARM_UP_QUERIES]:
         hybrid.search(question, TOP)
-    Embedder._query.cache_clear()  # every timed query embeds its question
+    Embedder.forget_queries()  # every timed query embeds its question
     times, embed_times, dense_times = [], [], []
     for question in questions:
         started = time.perf_counter()
         hybrid.search(question, TOP)
         times.append(time.perf_counter() - started)
-        Embedder._query.cache_clear()
+        Embedder.forget_queries()
         vector, embed_s = timed(lambda: hybrid.embedder.query(question))
         _, dense_s = timed(lambda: hybrid.dense.search(vector, hybrid.fusion.depth))
         embed_times.append(embed_s)

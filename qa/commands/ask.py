@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     elif sys.stdout.isatty():
         mode = bidi_mode(settings.terminal_bidi)
-        text = render_answer(answer, color=mode != "visual")  # visual order is computed from plain text
+        text = render_answer(answer, pipeline.no_answer_threshold, color=mode != "visual")  # visual order is computed from plain text
         print(for_terminal(text, mode, shutil.get_terminal_size().columns))
     else:
-        print(render_answer(answer))
+        print(render_answer(answer, pipeline.no_answer_threshold))
     return 0

@@ -56,15 +56,19 @@ def settings_from(args: argparse.Namespace, more: Mapping[str, tuple[str, Any]] 
     return load_settings(overrides, flags)
 
 
+def quiet_http_logs() -> None:
+    """httpx logs every request URL at INFO, and a Bot API URL contains the token."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    quiet_http_logs()
     # bm25s sets its own logger to DEBUG at import, which would print build steps on every rebuild.
     logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)
 

@@ -12,6 +12,7 @@ from qa.evaluation.evaluate import EVAL_MODES, evaluate
 from qa.evaluation.gold import GOLD_FORMATS, load_gold
 from qa.evaluation.summary import Summary
 from qa.evaluation.sweep import sweep_threshold
+from qa.extras import require
 from retrieval.locations import ensure_writable_folder
 
 # Exit code when a quality floor (--min-*) is not met; a gold file to fix (GoldError) exits 2, through the CLI.
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:  # before the evaluation, which may take long, not after it
+        require("matplotlib", "eval-plots")
         ensure_writable_folder(args.out, "the evaluation outputs", "--out")
     gold = load_gold(args.gold, args.format)
     threshold = args.threshold

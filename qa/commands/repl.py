@@ -119,7 +119,7 @@ class Session:
                 return True
             if not self.last.found and not self.last.citations:  # nothing matched at all: still show passages
                 self.last = replace(self.last, citations=self.pipeline.more(self.last, limit=3))
-            self.say(render_answer(self.last, color=self.color))
+            self.say(render_answer(self.last, self.pipeline.no_answer_threshold, color=self.color))
         return True
 
     def _more(self) -> str:

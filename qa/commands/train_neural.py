@@ -7,17 +7,18 @@ import json
 import logging
 from pathlib import Path
 
-from qa.config import PROJECT_ROOT
+from qa.config import Settings
 
-DATA = PROJECT_ROOT.parent / "shared" / "data"
-# The shipped reader's first stage (from the base model): ARCD train 3 times, TyDi QA Arabic twice,
-# AQAD 1.2 times (its unanswerable questions included); every tenth question of each is held out
-# for calibration. The README gives the second stage (--init-reader) too.
-DEFAULT_MIX = (
-    f"{DATA / 'arcd' / 'arcd-train.json'}:3",
-    f"{DATA / 'tydiqa-ar' / 'tydiqa-goldp-dev-ar.json'}:2",
-    f"{DATA / 'aqad' / 'aqad-v2.json'}:1.2",
-)
+
+def default_mix(datasets: Path) -> list[str]:
+    """The shipped reader's first stage (from the base model): ARCD train 3 times, TyDi QA Arabic twice,
+    AQAD 1.2 times (its unanswerable questions included); every tenth question of each is held out
+    for calibration. The README gives the second stage (--init-reader) too."""
+    return [
+        f"{datasets / 'arcd' / 'arcd-train.json'}:3",
+        f"{datasets / 'tydiqa-ar' / 'tydiqa-goldp-dev-ar.json'}:2",
+        f"{datasets / 'aqad' / 'aqad-v2.json'}:1.2",
+    ]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Checkpoints every few minutes into --out; --resume continues a stopped run.",
     )
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, final model)")
-    parser.add_argument("--data", nargs="+", default=list(DEFAULT_MIX), metavar="FILE[:PASSES]",
+    parser.add_argument("--data", nargs="+", metavar="FILE[:PASSES]",
                         help="SQuAD-format training files, each with how many passes (default: the shipped mix)")
     parser.add_argument("--minutes", type=float, help="fit the run to this many minutes (measured speed)")
     parser.add_argument("--stop-after", type=float, help="checkpoint and stop after this many minutes")
@@ -55,10 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from qa.extras import require
+
+    require("onnx", "train")  # the export at the end; checked before hours of training, not after
     from qa.readers.neural_train import FINAL, Source, TrainPlan, holdout_squad, train
 
     sources = []
-    for item in args.data:
+    for item in args.data or default_mix(Settings().datasets):
         path, passes = _file_and_passes(item)
         if not Path(path).is_file():
             print(f"sanad: training file {path} not found")
@@ -70,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("qa").setLevel(logging.INFO)
     init = None
     if args.init_reader and not args.export and not args.holdout_out:
-        from qa.readers.neural_export import reader_to_model
         from qa.readers.neural import READER_FILE
+        from qa.readers.neural_export import reader_to_model
 
         if not (args.init_reader / READER_FILE).is_file():
             print(f"sanad: {args.init_reader} is not a neural reader folder (no {READER_FILE})")

@@ -7,29 +7,34 @@ import json
 from pathlib import Path
 
 from qa.commands.common import UsageError
-from qa.config import PROJECT_ROOT
-
-DEFAULT_TRAIN = PROJECT_ROOT.parent / "shared" / "data" / "arcd" / "arcd-train.json"
+from qa.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-reader", help="train the embedded reader | درّب القارئ المدمج")
-    parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="SQuAD-format training file (ARCD train)")
-    parser.add_argument("--out", type=Path, help="where to write the model (default: the one shipped in the package)")
+    parser.add_argument("--train", type=Path,
+                        help="SQuAD-format training file (default: arcd/arcd-train.json in SANAD_DATASETS)")
+    # Required: the model inside the installed package is replaced only by asking for it by path.
+    parser.add_argument("--out", type=Path, required=True,
+                        help="where to write the model (the shipped one: qa/data/ in a checkout)")
     parser.add_argument("--seed", type=int, help="random seed (default: the shipped model's)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.readers.span_model import shipped_artifact
+    from qa.extras import require
+
+    for module in ("scipy", "sklearn", "threadpoolctl"):
+        require(module, "train")
     from qa.readers.train import SEED, evaluate, fit, load_squad
 
-    if not args.train.is_file():
-        raise UsageError(f"training file {args.train} not found; pass --train PATH (ARCD train, SQuAD format)")
-    examples = load_squad(args.train)
+    train_file = args.train or Settings().datasets / "arcd" / "arcd-train.json"
+    if not train_file.is_file():
+        raise UsageError(f"training file {train_file} not found; pass --train PATH (ARCD train, SQuAD format)")
+    examples = load_squad(train_file)
     model = fit(examples, seed=SEED if args.seed is None else args.seed)
-    out = args.out or shipped_artifact()
+    out = args.out
     model.save(out)
     summary = {"out": str(out), "train": evaluate(model, examples), **model.meta}
     if args.json:

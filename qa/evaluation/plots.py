@@ -56,8 +56,9 @@ def latency_png(predictions: Sequence[Prediction]) -> bytes:
 
 
 def _pyplot():
-    import matplotlib
+    from qa.extras import require
 
+    matplotlib = require("matplotlib", "eval-plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
+from qa.config import DEFAULT_TOP_K
 from qa.evaluation.gold import GoldQuestion
 from qa.metrics import exact_match, f1_score
 from qa.pipeline import Pipeline
@@ -102,14 +103,14 @@ def run_pipeline(
     questions: Sequence[GoldQuestion], pipeline: Pipeline, threshold: float, progress: bool | None = None
 ) -> list[Prediction]:
     """Retrieve and read each question over the pipeline's index."""
-    reading = Pipeline(pipeline.index, pipeline.reader, pipeline.top_k, 0.0, pipeline.reader_weight)
     index = pipeline.index
     modes = index.modes if isinstance(index, HybridIndex) else ()
     predictions = []
     for gold in _progress(questions, progress):
         try:
-            hits = reading.search(gold.question, max(RECALL_DEPTH, reading.top_k))
-            answer = reading.ask(gold.question)
+            hits = pipeline.search(gold.question, max(RECALL_DEPTH, pipeline.top_k))
+            # At threshold 0: the threshold is applied to the stored score, so that a sweep can replay it.
+            answer = pipeline.ask(gold.question, threshold=0.0)
         except QuestionError as err:
             predictions.append(_unusable(gold, threshold, err))
             continue
@@ -132,7 +133,7 @@ def run_reader(
     documents: dict[str, Document],
     threshold: float,
     index: BM25Index | None = None,
-    top_k: int = 5,
+    top_k: int = DEFAULT_TOP_K,
     whole_documents: bool = False,
     progress: bool | None = None,
 ) -> list[Prediction]:

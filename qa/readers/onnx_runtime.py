@@ -25,7 +25,7 @@ from typing import Any, get_args
 
 import numpy as np
 
-from qa.config import ReaderOptimization
+from qa.config import ReaderOptimization, Settings
 from retrieval.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ _VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("SANAD_CACHE", Path.home() / ".cache" / "sanad")) / "onnx"
+    return Settings().cache / "onnx"
 
 
 class OnnxQAModel:

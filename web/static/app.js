@@ -7,10 +7,25 @@ const $ = (id) => document.getElementById(id);
 const MORE_PASSAGES = 8;
 let current = null; // the answer shown: {question, body, shown: Set of passage ids}
 
-// The same words and limits as qa.render.confidence_word (the terminal's and the bot's).
+// The same words and bands as qa.render.confidence_word (the terminal's and the bot's): thirds of the
+// range between the server's no-answer threshold (from /readyz) and 1.
+let noAnswerThreshold = null;
+
+async function loadThreshold() {
+  if (noAnswerThreshold !== null) return;
+  try {
+    const response = await fetch("/readyz");
+    if (response.ok) noAnswerThreshold = (await response.json()).no_answer_threshold;
+  } catch (err) {
+    // the answer still shows, with its number and without a word
+  }
+}
+
 function confidenceWord(score) {
-  if (score >= 0.6) return "عالية";
-  if (score >= 0.35) return "متوسطة";
+  if (typeof noAnswerThreshold !== "number") return "";
+  const third = (1 - noAnswerThreshold) / 3;
+  if (score >= noAnswerThreshold + 2 * third) return "عالية";
+  if (score >= noAnswerThreshold + third) return "متوسطة";
   return "منخفضة";
 }
 
@@ -95,7 +110,8 @@ function show(question, body) {
   $("not-found").hidden = found;
   if (found) {
     $("answer").textContent = body.answer;
-    $("confidence").textContent = "الثقة: " + confidenceWord(body.score) + " (" + body.score.toFixed(2) + ")";
+    const word = confidenceWord(body.score);
+    $("confidence").textContent = "الثقة: " + (word ? word + " (" + body.score.toFixed(2) + ")" : body.score.toFixed(2));
     addCitations(body.citations.slice(0, 1));
   } else {
     addCitations(body.citations);
@@ -130,6 +146,7 @@ async function onAsk(event) {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ question }),
     });
+    await loadThreshold();
     show(question, body);
     setStatus("");
   } catch (err) {

@@ -10,7 +10,7 @@ from dataclasses import replace
 from bot.render import MAX_MESSAGE_CHARS
 from qa.pipeline import Pipeline
 from qa.types import Citation
-from test_bot import PRIVATE, SPOKESMAN_Q, api, ask, buttons, corpus, make_settings, settle, start_bot  # noqa: F401
+from tests.support.bot import PRIVATE, SPOKESMAN_Q, ask, buttons, settle
 
 
 def test_a_429_is_retried_after_retry_after(api, start_bot):

@@ -17,11 +17,11 @@ from bot.feedback import Feedback, move_old_votes
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.render import answer_message, esc, split_message
-from bot.standin import _check_message
 from qa.config import Settings
 from qa.feedback import FeedbackStore, feedback_path
 from qa.render import FSI, PDI, isolate
 from qa.types import Answer, Citation
+from tests.support.standin import _check_message
 
 
 class Clock:
@@ -48,8 +48,8 @@ def test_latin_and_digit_runs_are_isolated_and_html_escaped():
 
 def test_the_answer_message_bolds_the_answer_and_highlights_it_in_the_snippet():
     passage = "قال المتحدث <ماثيو ميلر> إن الوزير سيزور المنطقة في 2024."
-    answer = Answer("من؟", "<ماثيو ميلر>", 0.7, [citation(passage, "<ماثيو ميلر>")], "embedded")
-    message = answer_message(answer)
+    answer = Answer("من؟", "<ماثيو ميلر>", 0.9, [citation(passage, "<ماثيو ميلر>")], "embedded")
+    message = answer_message(answer, 0.35)
     assert message.startswith("<b>&lt;ماثيو ميلر&gt;</b>\nالثقة: عالية")
     assert "<b><u>&lt;ماثيو ميلر&gt;</u></b>" in message and "📄 <b>عنوان</b>" in message
     assert f"{FSI}2024{PDI}" in message and _check_message({"text": message, "parse_mode": "HTML"}) == ""
@@ -224,3 +224,22 @@ def test_a_closed_port_is_explained_after_the_first_failure(tmp_path):
     finally:
         bot.kill()
         bot.wait()
+
+
+def test_confidence_bands_follow_the_threshold_so_each_word_can_show():
+    from qa.render import confidence_word
+
+    for threshold in (0.35, 0.7):
+        assert confidence_word(threshold, threshold) == "منخفضة"
+        assert confidence_word((threshold + 1) / 2, threshold) == "متوسطة"
+        assert confidence_word(1.0, threshold) == "عالية"
+
+
+def test_a_plain_http_webhook_needs_the_setting_that_allows_it():
+    from bot.app import run_webhook
+    from bot.credentials import BotConfigError
+    from qa.config import Settings
+
+    settings = Settings(telegram_webhook_url="http://127.0.0.1:1/hook", telegram_webhook_secret="s")
+    with pytest.raises(BotConfigError, match="PLAIN_HTTP"):
+        run_webhook(None, settings)  # refused before the application is touched

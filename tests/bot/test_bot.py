@@ -4,94 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 
 from bot import handlers
 from bot.app import build_application
-from bot.db import Database, database_path
-from bot.standin import BotAPIStandIn, BotThread, Sent
-from qa.config import Settings
 from qa.feedback import FeedbackStore, feedback_path
 from qa.pipeline import Pipeline
-
-TOKEN = "123456:TEST-token_abcdefghijklmnopq"
-SPOKESMAN_Q = "من هو المتحدث باسم وزارة الخارجية الأمريكية؟"
-NO_ANSWER_Q = "ما هي عاصمة البرازيل؟"
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-PRIVATE = 4242
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seed articles alone (seeds/ also holds the gold questions, which are not articles)."""
-    folder = tmp_path_factory.mktemp("corpus")
-    for article in SEEDS.glob("*.txt"):
-        shutil.copy(article, folder / article.name)
-    return folder
-
-
-@pytest.fixture
-def api() -> Iterator[BotAPIStandIn]:
-    with BotAPIStandIn(TOKEN, max_poll=1.0) as standin:
-        yield standin
-
-
-@pytest.fixture
-def make_settings(api: BotAPIStandIn, corpus: Path, tmp_path: Path) -> Callable[..., Settings]:
-    def make(**overrides: object) -> Settings:
-        values: dict[str, object] = {
-            "corpus": corpus,
-            "index": tmp_path / "index",
-            "reader": "embedded",
-            # The bot's own behaviour, not retrieval's: BM25 starts it without embedding the corpus.
-            "retrieval": "bm25",
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "telegram_api_url": api.base_url,
-            "telegram_poll_timeout": 1,
-            "telegram_request_timeout": 2.0,
-            "data_dir": tmp_path / "data",
-            "telegram_admins": [PRIVATE],
-        }
-        values.update(overrides)
-        return Settings(**values)
-
-    return make
-
-
-@pytest.fixture
-def start_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., BotThread]]:
-    running: list[BotThread] = []
-
-    def start(pipeline: Pipeline | None = None, **overrides: object) -> BotThread:
-        settings = make_settings(**overrides)
-        thread = BotThread(build_application(settings, pipeline), settings).start()
-        running.append(thread)
-        return thread
-
-    yield start
-    for thread in running:
-        thread.stop()
-
-
-def buttons(sent: Sent) -> dict[str, str]:
-    """Button text -> callback data."""
-    return {b["text"]: b["callback_data"] for row in (sent.reply_markup or {}).get("inline_keyboard", []) for b in row}
-
-
-def ask(api: BotAPIStandIn, chat: int, text: str, count: int = 1, **kw: object) -> list[Sent]:
-    before = len(api.messages_to(chat))
-    api.user_message(chat, text, **kw)
-    return api.wait_messages(chat, before + count, timeout=10)[before:]
-
-
-def settle(api: BotAPIStandIn, seconds: float = 0.4) -> None:
-    """Give the bot time to (wrongly) send more; the stand-in is polled by then."""
-    time.sleep(seconds)
+from tests.support.bot import NO_ANSWER_Q, PRIVATE, SPOKESMAN_Q, TOKEN, ask, buttons, settle
+from tests.support.bot_thread import BotThread
 
 
 def test_start_welcomes_lists_the_corpus_and_offers_example_buttons(api, start_bot):
@@ -215,15 +135,15 @@ def test_rate_limit_and_allow_list(api, start_bot):
 
 
 def test_reload_is_for_admins_and_answers_go_on_meanwhile(api, start_bot, monkeypatch):
-    import bot.state
+    import qa.pipeline
 
-    real_build = bot.state.build_index
+    real_build = qa.pipeline.build_index
 
     def slow_build(*args: object, **kwargs: object):
         time.sleep(1.0)
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(bot.state, "build_index", slow_build)
+    monkeypatch.setattr(qa.pipeline, "build_index", slow_build)
     start_bot()
     [refused] = ask(api, 31, "/reload")
     assert refused.text == handlers.ADMINS_ONLY
@@ -271,6 +191,7 @@ def test_webhook_mode_checks_the_secret_token(api, make_settings):
         port = probe.getsockname()[1]
     settings = make_settings(
         telegram_webhook_url=f"http://127.0.0.1:{port}/sanad-hook",
+        telegram_webhook_plain_http=True,  # the stand-in calls it on this machine, over plain HTTP
         telegram_webhook_port=port,
         telegram_webhook_secret="s3cret-value",
     )

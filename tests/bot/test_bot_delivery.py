@@ -16,7 +16,7 @@ from bot.db import Database, database_path
 from bot.handlers import ALREADY_VOTED, THANKS
 from bot.outbox import Outbox
 from qa.cli import main
-from test_bot import PRIVATE, SPOKESMAN_Q, TOKEN, api, ask, buttons, corpus, make_settings, settle, start_bot  # noqa: F401
+from tests.support.bot import PRIVATE, SPOKESMAN_Q, TOKEN, ask, buttons, settle
 
 FAST = {"telegram_retry_first_delay": 0.05, "telegram_retry_max_delay": 0.2}
 

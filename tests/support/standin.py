@@ -3,7 +3,7 @@
 It speaks enough of the Bot API for python-telegram-bot to poll it over real HTTP (getMe, getUpdates
 with offsets and long polling, sendMessage, sendChatAction, answerCallbackQuery, editMessage*), checks
 what Telegram checks (HTML that parses, 4096 characters, 64-byte callback data), and can inject faults
-(429 with retry_after, 5xx, slow replies, dropped connections). Run it alone: python -m bot.standin.
+(429 with retry_after, 5xx, slow replies, dropped connections). Run it alone: python -m tests.support.standin.
 """
 
 from __future__ import annotations
@@ -436,53 +436,6 @@ def _check_markup(markup: Any) -> str:
             if data is not None and not 1 <= len(data.encode("utf-8")) <= 64:
                 return "BUTTON_DATA_INVALID"
     return ""
-
-
-class BotThread:
-    """Runs an Application in a thread of its own, by polling or webhook, exactly as `sanad bot` runs it."""
-
-    def __init__(self, application: Any, settings: Any, webhook: bool = False) -> None:
-        self.application = application
-        self.settings = settings
-        self.webhook = webhook
-        self.error: BaseException | None = None
-        self._loop: Any = None
-        self._thread = threading.Thread(target=self._run, name="sanad-bot", daemon=True)
-
-    def start(self, timeout: float = 120.0) -> BotThread:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.application.running:
-            if self.error is not None or not self._thread.is_alive():
-                raise RuntimeError("the bot stopped while starting") from self.error
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the bot did not start within {timeout} s")
-            time.sleep(0.02)
-        return self
-
-    def stop(self, timeout: float = 60.0) -> None:
-        if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self.application.stop_running)
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise TimeoutError(f"the bot did not stop within {timeout} s")
-
-    def _run(self) -> None:
-        import asyncio
-
-        from bot.app import run_polling, run_webhook
-
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
-        try:
-            if self.webhook:
-                run_webhook(self.application, self.settings, stop_signals=None)
-            else:
-                run_polling(self.application, self.settings, stop_signals=None)
-        except BaseException as err:  # reported by start() / the test
-            self.error = err
-        finally:
-            self._loop.close()
 
 
 def main() -> None:
