@@ -7,8 +7,7 @@ import json
 import shutil
 import sys
 
-from qa.commands.common import add_corpus_options, add_reader_options, print_notices, settings_from
-from qa.pipeline import Pipeline
+from qa.commands.common import add_corpus_options, add_reader_options, open_pipeline
 from qa.render import render_answer
 from qa.terminal import bidi_mode, for_terminal
 
@@ -23,10 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    notices: list[str] = []
-    pipeline = Pipeline.from_settings(settings, notices)
-    print_notices(notices)
+    settings, pipeline = open_pipeline(args)
     answer = pipeline.ask(args.question)  # an unusable question: QuestionError, reported by the CLI
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))

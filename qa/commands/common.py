@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from qa.config import ReaderKind, Settings, load_settings
+from qa.pipeline import Pipeline
 from retrieval.hybrid import RETRIEVAL_MODES
 
 # The settings that the shared options (add_corpus_options, add_reader_options) set.
@@ -76,6 +77,15 @@ def configure_logging(verbose: bool) -> None:
 def print_notices(notices: list[str]) -> None:
     for notice in notices:
         print(f"sanad: {notice}", file=sys.stderr)
+
+
+def open_pipeline(args: argparse.Namespace) -> tuple[Settings, Pipeline]:
+    """The settings for `args` and their pipeline (index opened or built, reader made); notices printed."""
+    settings = settings_from(args)
+    notices: list[str] = []
+    pipeline = Pipeline.from_settings(settings, notices)
+    print_notices(notices)
+    return settings, pipeline
 
 
 def report_error(prog: str, message: str, kind: str, exit_code: int, as_json: bool) -> int:

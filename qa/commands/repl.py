@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from qa.commands.common import add_corpus_options, add_reader_options, print_notices, settings_from
+from qa.commands.common import add_corpus_options, add_reader_options, open_pipeline
 from qa.pipeline import Pipeline
 from qa.question import QuestionError
 from qa.render import render_answer, render_sources
@@ -38,10 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    notices: list[str] = []
-    pipeline = Pipeline.from_settings(settings, notices)
-    print_notices(notices)
+    settings, pipeline = open_pipeline(args)
     interactive = sys.stdin.isatty()
     terminal = sys.stdout.isatty()
     session = Session(pipeline, sys.stdout, color=terminal, bidi=bidi_mode(settings.terminal_bidi) if terminal else None)
