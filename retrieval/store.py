@@ -42,13 +42,18 @@ class VectorBuild:
 
 
 def corpus_files_fingerprint(corpus: Path) -> str:
-    """A hash of the corpus files' names and bytes: cheap enough to check before every question."""
-    digest = hashlib.sha256()
+    """A hash of the corpus files' names, sizes and modification times, checked at every start.
+
+    Not their bytes: hashing every byte made each start cost as much as reading the whole corpus. A file
+    that is edited gets a new modification time (editors, cp, rsync without -t and git all set it), so
+    the index is still rebuilt when a file changes, is added or is removed.
+    """
+    digest = hashlib.sha256(b"stat-1\0")
     files = [corpus] if corpus.is_file() else sorted(p for p in corpus.rglob("*") if p.suffix in {".txt", ".jsonl"})
     for path in files:
-        digest.update(str(path.relative_to(corpus) if path != corpus else path.name).encode("utf-8"))
-        digest.update(b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        stat = path.stat()
+        name = str(path.relative_to(corpus) if path != corpus else path.name)
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -151,6 +151,12 @@ def test_store_rebuilds_when_missing_or_when_the_corpus_changes(seeds_dir, tmp_p
     assert "005_new" in second.documents and any("changed" in n for n in notices)
     third = open_index(corpus, folder, BuildSettings(), notices := [])
     assert notices == [] and "005_new" in third.documents
+    # An edit in place that keeps the file's size (a changed letter) still counts: its time changed.
+    new = corpus / "005_new.txt"
+    new.write_text(new.read_text("utf-8").replace("سيدني", "ملبرن"), "utf-8")
+    assert new.stat().st_size == len("أعلن الكنغر الأسترالي فوزه بسباق الجري السنوي في سيدني.".encode())
+    fourth = open_index(corpus, folder, BuildSettings(), notices := [])
+    assert any("changed" in n for n in notices) and fourth.search("ملبرن")
 
 
 def test_store_rebuilds_a_damaged_index(seeds_dir, tmp_path):
