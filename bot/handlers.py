@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 from dataclasses import replace
@@ -83,16 +84,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: a welcome, what the documents cover, and example questions as buttons."""
     state = state_of(context)
     index = state.service.pipeline.index
-    titles = [doc.title or doc.id for doc in index.documents.values()]
+    # Only the listed documents are read: the index parses a stored document when it is asked for.
+    count = len(index.documents)
+    titles = [doc.title or doc.id for doc in itertools.islice(index.documents.values(), WELCOME_TITLES)]
     lines = [
         "أهلًا بك! أنا <b>سَنَد</b>، أجيب عن أسئلتك بالعربية من مجموعة من المستندات، "
         "وأذكر مع كل إجابة مصدرها والمقطع الذي جاءت منه.",
         "",
-        f"تغطي المستندات ({render.esc(str(len(titles)))}) موضوعات مثل:",
-        *(f"• {render.esc(title)}" for title in titles[:WELCOME_TITLES]),
+        f"تغطي المستندات ({render.esc(str(count))}) موضوعات مثل:",
+        *(f"• {render.esc(title)}" for title in titles),
     ]
-    if len(titles) > WELCOME_TITLES:
-        lines.append(f"• وغيرها ({render.esc(str(len(titles) - WELCOME_TITLES))} مستندات أخرى).")
+    if count > WELCOME_TITLES:
+        lines.append(f"• وغيرها ({render.esc(str(count - WELCOME_TITLES))} مستندات أخرى).")
     lines += ["", "اكتب سؤالك، أو اختر أحد هذه الأسئلة:" if state.examples else "اكتب سؤالك."]
     buttons = [
         [InlineKeyboardButton(question, callback_data=callback_data("ex", str(n)))]
