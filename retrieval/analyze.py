@@ -7,10 +7,10 @@ records the analyzer's `signature` so that the two can never drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import chain
 from typing import Literal, get_args
 
 from retrieval.normalize import (

@@ -14,16 +14,8 @@ import numpy as np
 
 from retrieval.corpus import CorpusError, load_corpus
 from retrieval.dense import EMBED_PROGRESS_FROM, Embedder, VectorCache, count_missing, embed_passages
-from retrieval.index import (
-    MANIFEST,
-    BM25Index,
-    BuildSettings,
-    IndexUnusable,
-    check_index_location,
-    holds_index,
-    read_manifest,
-    stored_vectors,
-)
+from retrieval.index import BM25Index, BuildSettings, IndexUnusable, read_manifest, stored_vectors
+from retrieval.index_folder import MANIFEST, check_index_location, holds_index
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from qa.cli import main
-from retrieval.index import BM25Index, BuildSettings, remove_stale_staging
+from retrieval.index import BM25Index, BuildSettings
+from retrieval.index_folder import remove_stale_staging
 from retrieval.locations import LocationError
 from retrieval.store import open_index
 
