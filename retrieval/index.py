@@ -370,13 +370,11 @@ class BM25Index:
         remove_stale_staging(target)
 
     @classmethod
-    def load(
-        cls, folder: str | Path, settings: BuildSettings | None = None, mmap: bool = False, vectors: bool = True
-    ) -> BM25Index:
+    def load(cls, folder: str | Path, settings: BuildSettings | None = None, vectors: bool = True) -> BM25Index:
         """Load an index; with `settings`, refuse one built with different settings.
 
         Passages and documents stay on disk (memory-mapped) and are parsed when a search returns them;
-        `mmap` also leaves the score matrix on disk, for indexes larger than memory. Dense vectors
+        the score matrix is read into memory. Dense vectors
         (memory-mapped) come too unless `vectors` is False; ones made by another embedding model,
         engine version, dimension or dtype are refused.
         """
@@ -386,6 +384,10 @@ class BM25Index:
             raise IndexMismatch(
                 f"The index in {folder} has format {manifest.get('format')}, this version reads {INDEX_FORMAT}."
             )
+        built_with, installed = manifest.get("bm25s_version"), getattr(bm25s, "__version__", "unknown")
+        if _minor(built_with) != _minor(installed):
+            # The index sets bm25s's score matrix by hand (_score_matrix): its layout is that version's.
+            raise IndexMismatch(f"The index in {folder} was saved by bm25s {built_with}; this is bm25s {installed}.")
         recorded = manifest.get("settings", {})
         stored = _settings_from_signature(recorded, folder)
         if settings is not None and settings.signature() != recorded:
@@ -393,7 +395,7 @@ class BM25Index:
             details = ", ".join(f"{k}: index has {old!r}, wanted {new!r}" for k, (old, new) in diff.items())
             raise IndexMismatch(f"The index in {folder} was built differently ({details}).")
         try:
-            retriever = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
+            retriever = bm25s.BM25.load(folder, show_progress=False)
             passages = StoredPassages(JsonlRecords(folder / PASSAGES, np.load(folder / PASSAGE_OFFSETS)))
             document_ids = json.loads((folder / DOCUMENT_IDS).read_text("utf-8"))
             document_records = JsonlRecords(folder / DOCUMENTS, np.load(folder / DOCUMENT_OFFSETS))
@@ -404,6 +406,11 @@ class BM25Index:
             raise IndexDamaged(f"The index in {folder} is damaged (passage count does not match).")
         matrix = _load_vectors(folder, manifest, len(passages)) if vectors and "dense" in manifest else None
         return cls(retriever, passages, documents, stored, manifest, matrix)
+
+
+def _minor(version: object) -> str:
+    """"0.2.13" -> "0.2": releases within one minor version keep the saved format."""
+    return ".".join(str(version).split(".")[:2])
 
 
 def coverage(

@@ -96,6 +96,22 @@ def test_mismatched_settings_are_refused(seed_index, tmp_path):
         BM25Index.load(tmp_path / "index", BuildSettings(analyzer=Analyzer(stemmer="none")))
 
 
+def test_an_index_saved_by_another_bm25s_minor_version_is_refused(seed_index, tmp_path):
+    import bm25s
+
+    folder = tmp_path / "index"
+    seed_index.save(folder)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    major, minor, *rest = bm25s.__version__.split(".")
+    manifest["bm25s_version"] = ".".join([major, minor, "999"])  # another patch release: still read
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    assert BM25Index.load(folder).search("ماثيو ميلر")
+    manifest["bm25s_version"] = f"{major}.{int(minor) + 1}.0"
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(IndexMismatch, match="bm25s"):
+        BM25Index.load(folder)
+
+
 def test_other_normalizer_version_is_refused(seed_index, tmp_path):
     seed_index.save(tmp_path / "index")
     manifest = tmp_path / "index" / "manifest.json"
