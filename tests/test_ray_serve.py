@@ -19,6 +19,7 @@ from ray import serve
 
 from qa.config import load_settings
 from qa.pipeline import Pipeline
+from qa.readers.embedded import EmbeddedReader
 from retrieval.index import BuildSettings
 from retrieval.shards import build_sharded_index
 from tests.support.questions import QUESTIONS
@@ -87,7 +88,9 @@ def test_ray_answers_the_spokesman_question_as_sanad_ask_does(cluster, tmp_path)
 def test_ray_serves_the_rest_of_the_api(cluster):
     url = cluster["url"]
     ready = httpx.get(f"{url}/readyz", timeout=10).json()
-    assert ready == {"status": "ready", "documents": 5, "passages": 36, "reader": "embedded"}
+    threshold = load_settings(cluster["settings"]).threshold_for(EmbeddedReader())
+    assert ready == {"status": "ready", "documents": 5, "passages": 36, "reader": "embedded",
+                     "no_answer_threshold": threshold}  # fmt: skip
     hits = httpx.get(f"{url}/v1/search", params={"q": SPOKESMAN, "k": 3}, timeout=30).json()["hits"]
     assert len(hits) == 3 and "ماثيو ميلر" in hits[0]["passage"]["text"]
     doc_id = hits[0]["passage"]["doc_id"]
