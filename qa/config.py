@@ -31,10 +31,17 @@ TerminalBidi = Literal["auto", "logical", "visual"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def seed_folder() -> Path:
+    """The seed articles and their gold questions: the copy a wheel carries as `qa/seeds` (pyproject maps
+    the top-level seeds/ folder there), else a checkout's own seeds/ (editable installs, tests)."""
+    installed = Path(__file__).resolve().parent / "seeds"
+    return installed if installed.is_dir() else PROJECT_ROOT / "seeds"
+
+
 def default_corpus() -> Path:
-    """`./seeds` when run from a checkout's root, else the seeds beside the installed package."""
+    """`./seeds` when run from a folder that has one, else the seed articles Sanad ships."""
     here = Path.cwd() / "seeds"
-    return here if here.is_dir() else PROJECT_ROOT / "seeds"
+    return here if here.is_dir() else seed_folder()
 
 
 def default_cache() -> Path:

@@ -24,6 +24,12 @@ from retrieval.types import Hit
 
 log = logging.getLogger(__name__)
 
+# Other sources that `Pipeline.more` lists (the bot's «مصادر أخرى», the REPL's /more): one short message.
+MORE_SOURCES = 5
+# Passages it searches to find them: one per document is kept and the answer's own document dropped, so
+# it searches well past `limit` to still have `limit` documents when a few documents hold most passages.
+MORE_POOL = 30
+
 
 class Pipeline:
     """Answers questions over one index with one reader."""
@@ -105,7 +111,7 @@ class Pipeline:
         log.debug("answered in %.1f ms: %r", latency, answer.text)
         return replace(answer, latency_ms=latency)
 
-    def more(self, answer: Answer, limit: int = 5, search_k: int = 30) -> list[Citation]:
+    def more(self, answer: Answer, limit: int = MORE_SOURCES, search_k: int = MORE_POOL) -> list[Citation]:
         """Other documents' passages for `answer` ("other sources"): what the REPL's /more and the bot's button show.
 
         One passage per document, never from the answer's own document (its other fragments are not

@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 
 # A news article is a few KB; anything far larger is almost certainly not one (a dump, a binary).
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Shares of a file's letters in Arabic script (`arabic_share`). Almost any bytes decode as Windows-1256, so that
+# reading is kept only when most letters come out Arabic: a file in another encoding does not.
+CP1256_MIN_ARABIC_SHARE = 0.5
+# Below this a file gets the "mostly not Arabic" warning; lower than half, so that an Arabic article full of
+# Latin names, quotes and links is not warned about.
+NOT_ARABIC_BELOW = 0.3
 _ARABIC_RANGE = range(0x0600, 0x0700)
 
 
@@ -76,7 +82,7 @@ def _read_text(file: Path, problems: list[str]) -> str | None:
         text = data.decode("cp1256")
     except UnicodeDecodeError:
         text = ""
-    if text and arabic_share(text) > 0.5:
+    if text and arabic_share(text) > CP1256_MIN_ARABIC_SHARE:
         problems.append(f"{file}: not UTF-8; read as Windows-1256 (Arabic). Save it as UTF-8 to silence this.")
         return text
     problems.append(f"{file}: skipped, not UTF-8 text (is it binary or in another encoding?).")
@@ -145,7 +151,7 @@ def _jsonl_documents(file: Path, text: str, problems: list[str]) -> list[Documen
 
 
 def _warn_if_not_arabic(where: str, text: str, problems: list[str]) -> None:
-    if arabic_share(text) < 0.3:
+    if arabic_share(text) < NOT_ARABIC_BELOW:
         problems.append(f"{where}: mostly not Arabic; indexed anyway, but Arabic questions will rarely match it.")
 
 

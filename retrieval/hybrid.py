@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 
 from retrieval.dense import DenseVectors, Embedder
 from retrieval.fusion import Fusion
-from retrieval.index import BM25Index, BuildSettings
+from retrieval.index import CLOSEST_K, BM25Index, BuildSettings
 from retrieval.types import Document, Hit, Passage
 
 RetrievalMode = Literal["bm25", "dense", "hybrid"]
@@ -80,7 +80,7 @@ class HybridIndex:
     def coverage(self, query: str, passages: Sequence[Passage]) -> list[float]:
         return self.bm25.coverage(query, passages)
 
-    def closest(self, query: str, k: int = 3) -> list[Hit]:
+    def closest(self, query: str, k: int = CLOSEST_K) -> list[Hit]:
         return self.bm25.closest(query, k)
 
     def passages_of(self, doc_id: str) -> list[Passage]:

@@ -65,6 +65,8 @@ _BM25_IDF = "bm25+"
 PROGRESS_FROM = 5_000
 # Largest corpus for which `closest` scans every passage.
 FUZZY_LIMIT = 50_000
+# Passages `closest` offers by default: near misses shown as a hint of what the corpus holds, not as answers.
+CLOSEST_K = 3
 # Passages analyzed per step of a build: bounds the memory held as Python ints.
 _ANALYZE_CHUNK = 100_000
 # A query whose postings exceed 1/_DENSE_FROM of the corpus sums into a dense per-thread buffer:
@@ -248,7 +250,7 @@ class BM25Index:
             return []
         return self._top_k(ids, k)
 
-    def closest(self, query: str, k: int = 3) -> list[Hit]:
+    def closest(self, query: str, k: int = CLOSEST_K) -> list[Hit]:
         """When no passage shares a term with `query`: the passages sharing most character trigrams.
 
         Only for corpora up to FUZZY_LIMIT passages, where a scan is cheap; larger ones return [].

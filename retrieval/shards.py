@@ -35,6 +35,7 @@ from retrieval.dense import DenseVectors, Embedder
 from retrieval.fusion import Fusion
 from retrieval.hybrid import RETRIEVAL_MODES, RetrievalMode
 from retrieval.index import (
+    CLOSEST_K,
     FUZZY_LIMIT,
     BM25Index,
     BuildSettings,
@@ -359,7 +360,7 @@ class ShardedIndex:
             while len(self._frequencies) > _REMEMBERED:
                 self._frequencies.popitem(last=False)
 
-    def closest(self, query: str, k: int = 3) -> list[Hit]:
+    def closest(self, query: str, k: int = CLOSEST_K) -> list[Hit]:
         """As one index's `closest`: trigram similarity, only for corpora up to FUZZY_LIMIT passages."""
         if int(self._offsets[-1]) > FUZZY_LIMIT or k <= 0:
             return []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import PROJECT_ROOT, Settings
+from qa.config import Settings, seed_folder
 from qa.squad import parse_squad
 from retrieval.types import Document, Passage
 
@@ -41,7 +41,7 @@ class SyntheticCorpus:
 
 def default_sources() -> list[Path]:
     """The seeds, plus ARCD's train and test sets when the shared data folder is present."""
-    sources = sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
+    sources = sorted(seed_folder().glob("*.txt"))
     arcd = Settings().datasets / "arcd"
     sources += sorted(arcd.glob("*.json")) if arcd.is_dir() else []
     return sources

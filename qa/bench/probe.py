@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from qa.bench.bert import wordpiece_bert_qa
-from qa.config import PROJECT_ROOT, Settings
+from qa.config import Settings, seed_folder
 from qa.metrics import f1_score
 from qa.squad import read_squad
 from retrieval.types import Passage
@@ -107,7 +107,7 @@ def train_probe_model(
 
 
 def _texts(train: list[Question]) -> list[str]:
-    texts = [p.read_text(encoding="utf-8") for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seed_folder().glob("*.txt"))]
     return texts + sorted({q.context for q in train}) + [q.question for q in train]
 
 

@@ -254,11 +254,11 @@ def _drop_failing(readers: dict[str, Any], cases: list[tuple[str, list[Any]]]) -
 
 def _cases(n_questions: int, most: int) -> list[tuple[str, list[Any]]]:
     """Questions, each with its best seed passages by BM25 (topped up with others when few match)."""
-    from qa.config import PROJECT_ROOT
+    from qa.config import seed_folder
     from retrieval.corpus import load_corpus
     from retrieval.index import BM25Index
 
-    index = BM25Index.build(load_corpus(PROJECT_ROOT / "seeds").documents, progress=False)
+    index = BM25Index.build(load_corpus(seed_folder()).documents, progress=False)
     rng = np.random.default_rng(7)
     cases = []
     for question in synthetic_questions(n_questions):

@@ -25,6 +25,8 @@ HELP = """اكتب سؤالك بالعربية واضغط Enter.
   /more  أو  المزيد   عرض مقاطع أخرى للسؤال الأخير
   /help  أو  مساعدة   هذه الرسالة
   /quit  أو  خروج     إنهاء (أو Ctrl-D)"""
+# Passages shown with a question that matched nothing: a glimpse of what the corpus holds, not a list.
+NEAREST_SHOWN = 3
 _MORE = {"/more", "المزيد", ":more"}
 _HELP = {"/help", "مساعدة", ":help", "?", "؟"}
 _QUIT = {"/quit", "خروج", ":quit", "/exit", "exit", "quit"}
@@ -115,7 +117,7 @@ class Session:
                 self.say(err.message_ar)
                 return True
             if not self.last.found and not self.last.citations:  # nothing matched at all: still show passages
-                self.last = replace(self.last, citations=self.pipeline.more(self.last, limit=3))
+                self.last = replace(self.last, citations=self.pipeline.more(self.last, limit=NEAREST_SHOWN))
             self.say(render_answer(self.last, self.pipeline.no_answer_threshold, color=self.color))
         return True
 

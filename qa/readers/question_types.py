@@ -13,6 +13,9 @@ KINDS = ("who", "when", "where", "how_many", "how", "why", "yes_no", "which", "w
 # Question and passage words are matched through the index's own analyzer (one stemmer, one stopword
 # list), as DrQA rebuilds the index's tokenizer on the query side.
 ANALYZER = Analyzer()
+# The interrogative is looked for among the question's first words («في أي عام …», «متى …»): one later is
+# part of a clause («… الذي قال متى …»), not what the question asks.
+INTERROGATIVE_WITHIN = 5
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ def question_info(question: str) -> QuestionInfo:
 def question_kind(question: str) -> str:
     """What the answer should look like, from the interrogative and, after أي/ما, the noun that follows."""
     norms = normalized_words(question)
-    for position, norm in enumerate(norms[:5]):
+    for position, norm in enumerate(norms[:INTERROGATIVE_WITHIN]):
         kind = next((k for k, forms in KIND_WORDS.items() if norm in forms), None)
         if kind is None:
             continue
