@@ -66,13 +66,17 @@ class BotSettings(BaseSettings):
         if isinstance(value, str):
             parts = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
             if not all(part.lstrip("-").isdigit() for part in parts):
-                raise ValueError("expected chat or user ids, whole numbers separated by commas (like 123,-456)")
+                raise ValueError(
+                    "expected chat or user ids, whole numbers separated by commas (like 123,-456)"
+                )
             return [int(part) for part in parts]
         if isinstance(value, int):
             return [value]
         return value
 
 
-def load_bot_settings(overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None) -> BotSettings:
+def load_bot_settings(
+    overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None
+) -> BotSettings:
     """BotSettings from the environment and .env with `overrides` laid over them; SettingsError if a value is bad."""
     return load_settings(overrides, flags, kind=BotSettings)

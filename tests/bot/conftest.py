@@ -76,7 +76,9 @@ def make_bot_settings(api: BotAPIStandIn) -> Callable[..., BotSettings]:
 
 
 @pytest.fixture
-def rules_pipeline(make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Pipeline]:
+def rules_pipeline(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Pipeline]:
     """A pipeline over the seeds that reads with the fixed rule reader: the tests of delivery, buttons, votes
     and faults check the bot, and must not change when the shipped model is retrained."""
 
@@ -107,7 +109,9 @@ def start_bot(
         if pipeline is None and reader == "rules":
             pipeline = rules_pipeline(**shared)
         bot_settings = make_bot_settings(**own)
-        thread = BotThread(build_application(make_settings(**shared), bot_settings, pipeline), bot_settings).start()
+        thread = BotThread(
+            build_application(make_settings(**shared), bot_settings, pipeline), bot_settings
+        ).start()
         running.append(thread)
         return thread
 
