@@ -32,6 +32,7 @@ from bot.feedback import Feedback, move_old_votes
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.outbox import Outbox, OutboxSender
+from bot.settings import BotSettings
 from bot.state import STATE_KEY, AnswerService, BotState, SeenUpdates
 from bot.updates import TolerantBot
 from qa.commands.common import quiet_http_logs
@@ -94,19 +95,19 @@ class SanadApplication(Application):
             log.warning("The Bot API at %s answers now.", self.api_url)
 
 
-def build_application(settings: Settings, pipeline: Pipeline | None = None) -> Application:
+def build_application(settings: Settings, bot_settings: BotSettings, pipeline: Pipeline | None = None) -> Application:
     """The Application, handlers registered; the pipeline loads in post_init (or `pipeline` is used)."""
-    endpoint = bot_endpoint(settings)
+    endpoint = bot_endpoint(bot_settings)
     secrets = [endpoint.token]
-    if settings.telegram_webhook_secret:
-        secrets.append(settings.telegram_webhook_secret.get_secret_value())
+    if bot_settings.telegram_webhook_secret:
+        secrets.append(bot_settings.telegram_webhook_secret.get_secret_value())
     redact_in_logs(*secrets)
     quiet_http_logs()  # also when the bot is built outside the CLI
 
-    timeout = settings.telegram_request_timeout
+    timeout = bot_settings.telegram_request_timeout
 
     async def post_init(application: Application) -> None:
-        await load_state(application, settings, pipeline)
+        await load_state(application, settings, bot_settings, pipeline)
 
     async def post_stop(application: Application) -> None:
         state: BotState | None = application.bot_data.get(STATE_KEY)
@@ -132,7 +133,7 @@ def build_application(settings: Settings, pipeline: Pipeline | None = None) -> A
         # Sends may queue for a free connection under load rather than fail at once.
         request=request(64),
         get_updates_request=request(2),
-        rate_limiter=RetryingRateLimiter(settings.telegram_send_attempts, settings.telegram_messages_per_second),
+        rate_limiter=RetryingRateLimiter(bot_settings.telegram_send_attempts, bot_settings.telegram_messages_per_second),
         defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
     )
     application = (
@@ -168,28 +169,31 @@ def add_handlers(application: Application) -> None:
     application.add_error_handler(handlers.on_error)
 
 
-async def load_state(application: Application, settings: Settings, pipeline: Pipeline | None = None) -> BotState:
+async def load_state(
+    application: Application, settings: Settings, bot_settings: BotSettings, pipeline: Pipeline | None = None
+) -> BotState:
     """Open the index and reader (in a thread: it may build the index) and keep them in bot_data."""
     if pipeline is None:
         notices: list[str] = []
         pipeline = await asyncio.to_thread(Pipeline.from_settings, settings, notices)
         for notice in notices:
             log.warning(notice)
-    salt = settings.telegram_feedback_salt or settings.telegram_bot_token
+    salt = bot_settings.telegram_feedback_salt or bot_settings.telegram_bot_token
     db = Database(database_path(settings.data_dir))
     votes = FeedbackStore(feedback_path(settings.data_dir))
     await asyncio.to_thread(move_old_votes, db, votes)
     outbox = Outbox(db)
-    sender = OutboxSender(outbox, application.bot, settings.reply_max_age, settings.telegram_retry_first_delay,
-                          settings.telegram_retry_max_delay)  # fmt: skip
+    sender = OutboxSender(outbox, application.bot, bot_settings.reply_max_age,
+                          bot_settings.telegram_retry_first_delay, bot_settings.telegram_retry_max_delay)  # fmt: skip
     state = BotState(
         settings=settings,
-        service=AnswerService(pipeline, settings.telegram_max_concurrent_reads),
+        bot_settings=bot_settings,
+        service=AnswerService(pipeline, bot_settings.telegram_max_concurrent_reads),
         db=db,
-        callbacks=CallbackStore(db, settings.telegram_button_ttl),
+        callbacks=CallbackStore(db, bot_settings.telegram_button_ttl),
         feedback=Feedback(votes, salt.get_secret_value() if salt else "sanad"),
-        rate=RateLimiter(db, settings.telegram_rate_limit),
-        allowed=AllowList(settings.telegram_allowed_chats),
+        rate=RateLimiter(db, bot_settings.telegram_rate_limit),
+        allowed=AllowList(bot_settings.telegram_allowed_chats),
         outbox=outbox,
         sender=sender,
         seen=SeenUpdates(db),
@@ -217,7 +221,7 @@ def answerable_examples(pipeline: Pipeline, candidates: Sequence[str] = EXAMPLE_
 
 
 def run_polling(
-    application: Application, settings: Settings, stop_signals: Sequence[int] | None = STOP_SIGNALS
+    application: Application, settings: BotSettings, stop_signals: Sequence[int] | None = STOP_SIGNALS
 ) -> None:
     """Poll for updates until stopped; getUpdates errors are retried forever, with backoff.
 
@@ -235,7 +239,7 @@ def run_polling(
 
 
 def run_webhook(
-    application: Application, settings: Settings, stop_signals: Sequence[int] | None = STOP_SIGNALS
+    application: Application, settings: BotSettings, stop_signals: Sequence[int] | None = STOP_SIGNALS
 ) -> None:
     """Serve Telegram's webhook calls; the secret token header is checked on each of them."""
     url = settings.telegram_webhook_url or ""

@@ -9,7 +9,7 @@ import sys
 
 from pydantic import SecretStr
 
-from qa.commands.common import add_corpus_options, add_reader_options, settings_from
+from qa.commands.common import add_corpus_options, add_reader_options, flag_overrides, settings_from
 
 log = logging.getLogger(__name__)
 
@@ -31,30 +31,32 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.app import build_application, run_polling, run_webhook
     from bot.credentials import BotConfigError
+    from bot.settings import load_bot_settings
 
-    settings = settings_from(args, {
+    settings = settings_from(args)  # the shared ones: corpus, index, reader, data folder
+    bot_settings = load_bot_settings(*flag_overrides({
         "telegram_webhook_url": ("--webhook-url", args.webhook_url),
         "telegram_webhook_listen": ("--listen", args.listen),
         "telegram_webhook_port": ("--port", args.port),
         "telegram_webhook_secret": ("--secret-token", SecretStr(args.secret_token) if args.secret_token else None),
-    })  # fmt: skip
-    if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+    }))  # fmt: skip
+    if bot_settings.telegram_webhook_url and bot_settings.telegram_webhook_secret is None:
         # Telegram echoes this secret in a header on each call, so strangers cannot post fake updates.
-        settings = settings.model_copy(update={"telegram_webhook_secret": SecretStr(secrets.token_urlsafe(32))})
+        bot_settings = bot_settings.model_copy(update={"telegram_webhook_secret": SecretStr(secrets.token_urlsafe(32))})
     try:
-        application = build_application(settings)
-        if settings.telegram_webhook_url:
-            print(f"sanad bot: webhook at {settings.telegram_webhook_url}, listening on "
-                  f"{settings.telegram_webhook_listen}:{settings.telegram_webhook_port}", file=sys.stderr)
-            run_webhook(application, settings)
+        application = build_application(settings, bot_settings)
+        if bot_settings.telegram_webhook_url:
+            print(f"sanad bot: webhook at {bot_settings.telegram_webhook_url}, listening on "
+                  f"{bot_settings.telegram_webhook_listen}:{bot_settings.telegram_webhook_port}", file=sys.stderr)
+            run_webhook(application, bot_settings)
         else:
             print("sanad bot: polling for messages (Ctrl+C to stop)", file=sys.stderr)
-            run_polling(application, settings)
+            run_polling(application, bot_settings)
     except BotConfigError as err:
         print(f"sanad bot: {err}", file=sys.stderr)
         return 2
     except InvalidToken as err:  # the server answered, and refused: a wrong token, or not a Bot API there
-        print(f"sanad bot: the Bot API at {settings.telegram_api_url} refused the token ({err}). Check "
+        print(f"sanad bot: the Bot API at {bot_settings.telegram_api_url} refused the token ({err}). Check "
               "TELEGRAM_BOT_TOKEN and SANAD_TELEGRAM_API_URL.", file=sys.stderr)  # fmt: skip
         return 2
     return 0

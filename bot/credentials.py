@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from qa.config import Settings
+from bot.settings import BotSettings
 
 # BotFather tokens are "<bot id>:<secret>"; self-hosted test servers accept short ones like 123:abc.
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
@@ -23,7 +23,7 @@ class BotEndpoint:
     base_file_url: str
 
 
-def bot_endpoint(settings: Settings) -> BotEndpoint:
+def bot_endpoint(settings: BotSettings) -> BotEndpoint:
     """The token and the Bot API URLs, or BotConfigError saying what to fix."""
     secret = settings.telegram_bot_token.get_secret_value().strip() if settings.telegram_bot_token else ""
     if not secret:

@@ -162,7 +162,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/reload (admins only): rebuild the index from the corpus while the bot keeps answering."""
     state = state_of(context)
     message = update.effective_message
-    if update.effective_user is None or update.effective_user.id not in state.settings.telegram_admins:
+    if update.effective_user is None or update.effective_user.id not in state.bot_settings.telegram_admins:
         reply(message, context, ADMINS_ONLY)
         return
     if state.service.reloading:

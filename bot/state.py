@@ -14,6 +14,7 @@ from bot.db import Database
 from bot.feedback import Feedback
 from bot.limits import AllowList, RateLimiter
 from bot.outbox import Outbox, OutboxSender
+from bot.settings import BotSettings
 from qa.config import Settings
 from qa.pipeline import Pipeline
 from qa.types import Answer, Citation
@@ -86,7 +87,8 @@ class SeenUpdates:
 
 @dataclass
 class BotState:
-    settings: Settings
+    settings: Settings  # the shared ones: corpus, index, reader (a /reload rebuilds with them)
+    bot_settings: BotSettings
     service: AnswerService
     db: Database
     callbacks: CallbackStore

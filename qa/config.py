@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -111,48 +111,6 @@ class Settings(BaseSettings):
     # (Sanad reorders each line, for terminals without bidi such as xterm).
     terminal_bidi: TerminalBidi = "auto"
 
-    # -- Telegram (the token deliberately has no prefix: it is the name BotFather users know) --
-    telegram_bot_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "SANAD_TELEGRAM_BOT_TOKEN")
-    )
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    # Bot API file URL; by default derived from telegram_api_url (".../bot" -> ".../file/bot").
-    telegram_file_api_url: str | None = None
-    # Questions one user may ask per minute (0: no limit): a shared bot must stay usable for everyone.
-    telegram_rate_limit: int = Field(default=20, ge=0)
-    # Chats (ids) the bot answers; empty: every chat. Comma-separated in the environment.
-    telegram_allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    # Users (ids) allowed to run /reload. Comma-separated in the environment.
-    telegram_admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    # Questions read at the same time, each in its own thread, so the event loop never waits on a reader.
-    telegram_max_concurrent_reads: int = Field(default=4, ge=1, le=64)
-    # Secret mixed into the hashed chat ids of the feedback file (default: derived from the bot token).
-    telegram_feedback_salt: SecretStr | None = None
-    # Seconds an answer's buttons keep working (their data lives in the bot's memory, not in Telegram).
-    telegram_button_ttl: float = Field(default=86400.0, gt=0)
-    # Attempts for button answers and edits through 5xx errors, timeouts and dropped connections (429s wait
-    # retry_after). Messages are not limited by it: they wait in the outbox up to SANAD_REPLY_MAX_AGE.
-    telegram_send_attempts: int = Field(default=5, ge=1, le=20)
-    # Seconds a reply may wait in the outbox for the Bot API to take it; then the user is told, once.
-    reply_max_age: float = Field(default=600.0, gt=0)
-    # The outbox's backoff between attempts: the first pause, doubled each time up to the cap (seconds).
-    telegram_retry_first_delay: float = Field(default=0.5, gt=0)
-    telegram_retry_max_delay: float = Field(default=60.0, gt=0)
-    # Seconds to wait for the Bot API to answer one request (long polling adds its own timeout on top).
-    telegram_request_timeout: float = Field(default=10.0, gt=0)
-    # Seconds one getUpdates long poll may wait for new messages.
-    telegram_poll_timeout: int = Field(default=30, ge=0, le=600)
-    # Messages sent per second across all chats (Telegram allows about 30).
-    telegram_messages_per_second: float = Field(default=30.0, gt=0)
-    # Webhook mode (sanad bot --webhook-url): public HTTPS URL, local address and port, secret header value.
-    telegram_webhook_url: str | None = None
-    telegram_webhook_listen: str = "127.0.0.1"
-    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
-    telegram_webhook_secret: SecretStr | None = None
-    # Accept a plain http:// webhook URL. Telegram's own API calls HTTPS only; a local Bot API server
-    # (telegram-bot-api --local, or the tests' stand-in) may call plain HTTP on the same machine.
-    telegram_webhook_plain_http: bool = False
-
     # -- HTTP API and web page (sanad serve) --
     serve_host: str = "127.0.0.1"
     serve_port: int = Field(default=8080, ge=1, le=65535)
@@ -169,19 +127,6 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For names the real client (for the rate limit, the votes and the log);
     # other peers' headers are ignored. Addresses or networks, comma-separated; "*" trusts every peer.
     api_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
-
-    @field_validator("telegram_allowed_chats", "telegram_admins", mode="before")
-    @classmethod
-    def _chat_ids(cls, value: object) -> object:
-        # "123, -456" from the environment; lists pass through from code.
-        if isinstance(value, str):
-            parts = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
-            if not all(part.lstrip("-").isdigit() for part in parts):
-                raise ValueError("expected chat or user ids, whole numbers separated by commas (like 123,-456)")
-            return [int(part) for part in parts]
-        if isinstance(value, int):
-            return [value]
-        return value
 
     @field_validator("api_cors_origins", "api_trusted_proxies", mode="before")
     @classmethod
@@ -216,29 +161,38 @@ class Settings(BaseSettings):
         return "corpus" in self.model_fields_set or self.index is None
 
 
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
+
+
 class SettingsError(ValueError):
     """A flag, environment variable or .env line with a value its setting cannot take; says which and what it takes."""
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment and .env with `overrides` (from flags) laid over them.
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    flags: Mapping[str, str] | None = None,
+    kind: type[AnySettings] = Settings,  # type: ignore[assignment]
+) -> AnySettings:
+    """Settings (or a front end's own `kind` of them) from the environment and .env with `overrides` laid over.
 
     A bad value raises SettingsError naming the flag (`flags` maps a field to it) or the variable.
     """
     overrides = dict(overrides or {})
     try:
-        return Settings(**overrides)
+        return kind(**overrides)
     except ValidationError as err:
-        problems = [_explain(error, overrides, flags or {}) for error in err.errors()]
+        problems = [_explain(error, overrides, flags or {}, kind) for error in err.errors()]
         raise SettingsError(" ".join(problems)) from None
 
 
-def _explain(error: Mapping[str, Any], overrides: Mapping[str, Any], flags: Mapping[str, str]) -> str:
+def _explain(
+    error: Mapping[str, Any], overrides: Mapping[str, Any], flags: Mapping[str, str], kind: type[BaseSettings]
+) -> str:
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     if not error.get("loc"):  # a rule across settings: its message names them
         return f"{message}."
     name = str(error["loc"][0])
-    field = Settings.model_fields.get(name)
+    field = kind.model_fields.get(name)
     value = error.get("input")
     if name in overrides:
         where = f"{flags.get(name, '--' + name.replace('_', '-'))} {value}"

@@ -3,8 +3,10 @@
 import argparse
 from pathlib import Path
 
+import pytest
 from pydantic import AliasChoices
 
+from bot.settings import BotSettings
 from qa.commands.common import settings_from
 from qa.config import Settings
 
@@ -18,10 +20,11 @@ def _env_names(name: str, field) -> list[str]:
     return [f"SANAD_{name.upper()}"]
 
 
-def test_every_setting_is_listed_in_env_example():
+@pytest.mark.parametrize("kind", [Settings, BotSettings])
+def test_every_setting_is_listed_in_env_example(kind):
     text = ENV_EXAMPLE.read_text("utf-8")
     listed = {line.lstrip("# ").split("=", 1)[0] for line in text.splitlines() if "=" in line}
-    missing = [name for name, field in Settings.model_fields.items() if not set(_env_names(name, field)) & listed]
+    missing = [name for name, field in kind.model_fields.items() if not set(_env_names(name, field)) & listed]
     assert missing == []
 
 
@@ -31,8 +34,9 @@ def test_environment_and_dotenv_are_read(monkeypatch, tmp_path):
     monkeypatch.setenv("SANAD_READER", "embedded")
     settings = Settings()
     assert settings.top_k == 7 and settings.reader == "embedded"
-    assert settings.telegram_bot_token.get_secret_value() == "123:abc"
-    assert "123:abc" not in repr(settings)
+    bot_settings = BotSettings()  # the bot's own settings come from the same environment and .env
+    assert bot_settings.telegram_bot_token.get_secret_value() == "123:abc"
+    assert "123:abc" not in repr(bot_settings)
 
 
 def test_command_line_flags_override_the_environment(monkeypatch):

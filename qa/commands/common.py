@@ -49,12 +49,14 @@ def settings_from(args: argparse.Namespace, more: Mapping[str, tuple[str, Any]] 
     A bad value raises SettingsError naming the flag or the variable.
     """
     overrides = {key: value for key in _OPTION_SETTINGS if (value := getattr(args, key, None)) is not None}
-    flags = {}
-    for key, (flag, value) in (more or {}).items():
-        if value is not None:
-            overrides[key] = value
-            flags[key] = flag
-    return load_settings(overrides, flags)
+    given, flags = flag_overrides(more or {})
+    return load_settings(overrides | given, flags)
+
+
+def flag_overrides(more: Mapping[str, tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """From settings mapped to (flag, value): the values given (not None), and the flag that gave each."""
+    given = {key: value for key, (_, value) in more.items() if value is not None}
+    return given, {key: flag for key, (flag, _) in more.items() if key in given}
 
 
 def quiet_http_logs() -> None:

@@ -9,7 +9,6 @@ import time
 from bot import handlers
 from bot.app import build_application
 from qa.feedback import FeedbackStore, feedback_path
-from qa.pipeline import Pipeline
 from tests.support.bot import NO_ANSWER_Q, PRIVATE, SPOKESMAN_Q, TOKEN, ask, buttons, settle
 from tests.support.bot_thread import BotThread
 
@@ -27,7 +26,9 @@ def test_start_welcomes_lists_the_corpus_and_offers_example_buttons(api, start_b
 
 
 def test_a_question_gets_a_cited_answer(api, start_bot):
-    start_bot()
+    # The one end-to-end test with the shipped reader, loaded by the bot as `sanad bot` loads it; the
+    # other tests read with the rule reader, so that a retrained model changes none of them.
+    start_bot(reader="auto")
     [reply] = ask(api, PRIVATE, SPOKESMAN_Q)
     assert reply.html.startswith("<b>ماثيو ميلر</b>")
     assert "الثقة: " in reply.text and any(w in reply.text for w in ("عالية", "متوسطة", "منخفضة"))
@@ -100,7 +101,7 @@ def test_help_about_non_text_and_unknown_commands(api, start_bot):
     [help_] = ask(api, PRIVATE, "/help")
     assert "/ask" in help_.text
     [about] = ask(api, PRIVATE, "/about")
-    assert "المستندات: \u20685\u2069" in about.text and "المقاطع:" in about.text and "embedded" in about.text
+    assert "المستندات: \u20685\u2069" in about.text and "المقاطع:" in about.text and "rules" in about.text
     assert "تاريخ بناء الفهرس: \u20682" in about.text
     [hint] = ask(api, PRIVATE, None, sticker={"file_id": "s1", "file_unique_id": "u1", "width": 512,
                                                 "height": 512, "is_animated": False, "is_video": False, "type": "regular"})
@@ -116,8 +117,8 @@ def test_groups_answer_only_mentions_replies_and_ask(api, start_bot):
     api.user_message(group, SPOKESMAN_Q, **kw)  # not addressed to the bot: ignored
     [by_mention] = ask(api, group, f"@sanad_test_bot {SPOKESMAN_Q}", **kw)
     assert "ماثيو ميلر" in by_mention.text and by_mention.reply_to is not None
-    [by_reply] = ask(api, group, "من هو وزير الخارجية الأمريكي؟", reply_to=by_mention.message_id, **kw)
-    assert "أنتوني بلينكن" in by_reply.text
+    [by_reply] = ask(api, group, "متى وصل بلينكن إلى تل أبيب؟", reply_to=by_mention.message_id, **kw)
+    assert "مساء الأحد" in by_reply.text  # the rule reader's answer to this other question
     [by_command] = ask(api, group, f"/ask {SPOKESMAN_Q}", **kw)
     assert "ماثيو ميلر" in by_command.text
     settle(api)
@@ -156,8 +157,8 @@ def test_reload_is_for_admins_and_answers_go_on_meanwhile(api, start_bot, monkey
     assert "تمت إعادة بناء الفهرس" in done.text and "\u206836\u2069" in done.text
 
 
-def test_a_failing_handler_apologises_and_logs_the_traceback(api, start_bot, make_settings, caplog):
-    pipeline = Pipeline.from_settings(make_settings())
+def test_a_failing_handler_apologises_and_logs_the_traceback(api, start_bot, rules_pipeline, caplog):
+    pipeline = rules_pipeline()
 
     def broken(question: str, top_k: int | None = None):
         raise RuntimeError("reader exploded")
@@ -181,7 +182,7 @@ def test_the_token_never_reaches_the_logs(api, start_bot, caplog):
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
 
 
-def test_webhook_mode_checks_the_secret_token(api, make_settings):
+def test_webhook_mode_checks_the_secret_token(api, make_settings, make_bot_settings, rules_pipeline):
     import socket
     import urllib.error
     import urllib.request
@@ -189,13 +190,14 @@ def test_webhook_mode_checks_the_secret_token(api, make_settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = make_settings(
+    bot_settings = make_bot_settings(
         telegram_webhook_url=f"http://127.0.0.1:{port}/sanad-hook",
         telegram_webhook_plain_http=True,  # the stand-in calls it on this machine, over plain HTTP
         telegram_webhook_port=port,
         telegram_webhook_secret="s3cret-value",
     )
-    thread = BotThread(build_application(settings), settings, webhook=True).start()
+    application = build_application(make_settings(), bot_settings, rules_pipeline())
+    thread = BotThread(application, bot_settings, webhook=True).start()
     try:
         [registered] = api.calls_of("setWebhook")
         assert registered.params["secret_token"] == "s3cret-value"

@@ -8,7 +8,6 @@ from collections import Counter
 from dataclasses import replace
 
 from bot.render import MAX_MESSAGE_CHARS
-from qa.pipeline import Pipeline
 from qa.types import Citation
 from tests.support.bot import PRIVATE, SPOKESMAN_Q, ask, buttons, settle
 
@@ -78,8 +77,8 @@ def test_fifty_chats_at_once_are_each_answered_exactly_once(api, start_bot):
     assert p95 < 5.0
 
 
-def test_a_6000_character_reply_is_split_at_paragraphs_with_valid_html(api, start_bot, make_settings):
-    pipeline = Pipeline.from_settings(make_settings())
+def test_a_6000_character_reply_is_split_at_paragraphs_with_valid_html(api, start_bot, rules_pipeline):
+    pipeline = rules_pipeline()
     real_ask = pipeline.ask
     paragraphs = [f"الفقرة {n}: " + "جملة عربية عن وقف إطلاق النار في غزة <مهمة> & طويلة. " * 12 for n in range(1, 11)]
     long_passage = "\n\n".join(paragraphs)

@@ -17,7 +17,8 @@ from bot.feedback import Feedback, move_old_votes
 from bot.limits import AllowList, RateLimiter
 from bot.logsafe import redact_in_logs
 from bot.render import answer_message, esc, split_message
-from qa.config import Settings
+from bot.settings import BotSettings, load_bot_settings
+from qa.config import SettingsError
 from qa.feedback import FeedbackStore, feedback_path
 from qa.render import FSI, PDI, isolate
 from qa.types import Answer, Citation
@@ -157,13 +158,15 @@ def test_votes_an_earlier_version_kept_in_the_bot_database_move_to_the_shared_fi
 
 def test_a_missing_or_malformed_token_is_a_clear_error():
     with pytest.raises(BotConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
-        bot_endpoint(Settings(TELEGRAM_BOT_TOKEN=None))
+        bot_endpoint(BotSettings(TELEGRAM_BOT_TOKEN=None))
     with pytest.raises(BotConfigError, match="does not look like a bot token") as err:
-        bot_endpoint(Settings(TELEGRAM_BOT_TOKEN="secret value"))
+        bot_endpoint(BotSettings(TELEGRAM_BOT_TOKEN="secret value"))
     assert "secret value" not in str(err.value)
     with pytest.raises(BotConfigError, match="SANAD_TELEGRAM_API_URL"):
-        bot_endpoint(Settings(TELEGRAM_BOT_TOKEN="1:a", telegram_api_url="api.telegram.org/bot"))
-    endpoint = bot_endpoint(Settings(TELEGRAM_BOT_TOKEN=SecretStr("123:abc"), telegram_api_url="http://127.0.0.1:8081/bot"))
+        bot_endpoint(BotSettings(TELEGRAM_BOT_TOKEN="1:a", telegram_api_url="api.telegram.org/bot"))
+    endpoint = bot_endpoint(
+        BotSettings(TELEGRAM_BOT_TOKEN=SecretStr("123:abc"), telegram_api_url="http://127.0.0.1:8081/bot")
+    )
     assert (endpoint.token, endpoint.base_file_url) == ("123:abc", "http://127.0.0.1:8081/file/bot")
     assert file_url_for("https://h/bot{token}/test") == "https://h/file/bot{token}/test"
 
@@ -238,8 +241,15 @@ def test_confidence_bands_follow_the_threshold_so_each_word_can_show():
 def test_a_plain_http_webhook_needs_the_setting_that_allows_it():
     from bot.app import run_webhook
     from bot.credentials import BotConfigError
-    from qa.config import Settings
 
-    settings = Settings(telegram_webhook_url="http://127.0.0.1:1/hook", telegram_webhook_secret="s")
+    settings = BotSettings(telegram_webhook_url="http://127.0.0.1:1/hook", telegram_webhook_secret="s")
     with pytest.raises(BotConfigError, match="PLAIN_HTTP"):
         run_webhook(None, settings)  # refused before the application is touched
+
+
+def test_a_bad_bot_setting_names_its_variable(monkeypatch):
+    monkeypatch.setenv("SANAD_TELEGRAM_ADMINS", "12, abc")
+    with pytest.raises(SettingsError, match=r"SANAD_TELEGRAM_ADMINS=12, abc \(environment or .env\)"):
+        load_bot_settings()
+    monkeypatch.setenv("SANAD_TELEGRAM_ADMINS", "12,-5")
+    assert load_bot_settings().telegram_admins == [12, -5]
