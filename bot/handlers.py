@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for about five
 TYPING_GRACE = 1.0  # seconds an answer waits for its typing action to land
+EXAMPLE_BUTTONS = 3  # example questions under /start: one tap each, without pushing the welcome off the screen
 WELCOME_TITLES = 5  # document titles /start lists: enough to show the range, short enough to read on a phone
 _typing_tasks: set[asyncio.Task[None]] = set()
 
@@ -99,7 +100,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines += ["", "اكتب سؤالك، أو اختر أحد هذه الأسئلة:" if state.examples else "اكتب سؤالك."]
     buttons = [
         [InlineKeyboardButton(question, callback_data=callback_data("ex", str(n)))]
-        for n, question in enumerate(state.examples[:3])
+        for n, question in enumerate(state.examples[:EXAMPLE_BUTTONS])
     ]
     reply(update.effective_message, context, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
 

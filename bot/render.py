@@ -82,7 +82,11 @@ def citation_heading(citation: Citation) -> list[str]:
     return [f"📄 <b>{esc(title)}</b>", f"المصدر: {esc(source)}"]
 
 
-def closest_titles(citations: Iterable[Citation], limit: int = 3) -> list[str]:
+# Documents a no-answer reply names: the closest few, so the reply stays a short message.
+NO_ANSWER_TITLES = 3
+
+
+def closest_titles(citations: Iterable[Citation], limit: int = NO_ANSWER_TITLES) -> list[str]:
     titles: list[str] = []
     for citation in citations:
         title = citation.title or citation.doc_id

@@ -170,6 +170,8 @@ class BM25Index:
         self._num_docs = int(retriever.scores["num_docs"])
         self._buffers = threading.local()
         self._trigram_sets: list[frozenset[str]] | None = None
+        self._rows_of: dict[str, list[int]] | None = None  # document id -> its passages' rows, made once
+        self._rows_lock = threading.Lock()
 
     # -- building -------------------------------------------------------------------------------
 
@@ -337,7 +339,15 @@ class BM25Index:
         return int(len(self._data))
 
     def passages_of(self, doc_id: str) -> list[Passage]:
-        return [p for p in self.passages if p.doc_id == doc_id]
+        """A document's passages, in order. The first call reads every passage once to map documents to
+        their rows (passages are parsed from disk on access); later calls parse only that document's."""
+        with self._rows_lock:
+            if self._rows_of is None:
+                rows: dict[str, list[int]] = {}
+                for row, passage in enumerate(self.passages):
+                    rows.setdefault(passage.doc_id, []).append(row)
+                self._rows_of = rows
+        return [self.passages[row] for row in self._rows_of.get(doc_id, [])]
 
     # -- persistence ----------------------------------------------------------------------------
 

@@ -187,3 +187,12 @@ def test_store_rebuilds_a_damaged_index(seeds_dir, tmp_path):
 def test_passages_are_chunks_of_their_documents(seed_index):
     for doc in seed_index.documents.values():
         assert [p for p in seed_index.passages if p.doc_id == doc.id] == chunk_document(doc)
+
+
+def test_passages_of_a_document_are_its_passages_in_order(seed_index, tmp_path):
+    seed_index.save(tmp_path / "index")
+    loaded = BM25Index.load(tmp_path / "index")
+    for doc_id in loaded.documents:
+        expected = [p for p in seed_index.passages if p.doc_id == doc_id]
+        assert expected and loaded.passages_of(doc_id) == expected
+    assert loaded.passages_of("no-such-document") == []
