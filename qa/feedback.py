@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qa.sqlite_file import SqliteFile
+from retrieval.atomic import write_once
 
 FEEDBACK_DB = "feedback.sqlite3"
 SALT_FILE = "feedback.salt"
@@ -72,16 +72,7 @@ def install_salt(data_dir: Path) -> bytes:
     could be found again by hashing every address."""
     path = data_dir / SALT_FILE
     if not path.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        staging = data_dir / f".{SALT_FILE}.{os.getpid()}"
-        staging.write_text(secrets.token_hex(32), encoding="ascii")
-        os.chmod(staging, 0o600)
-        try:
-            os.link(staging, path)  # never replaces a salt another process made meanwhile
-        except FileExistsError:
-            pass
-        finally:
-            staging.unlink()
+        write_once(path, secrets.token_hex(32))  # the first process to make one wins; the others read it
     return path.read_text(encoding="ascii").strip().encode("ascii")
 
 

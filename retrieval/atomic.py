@@ -43,6 +43,25 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         staging.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def write_once(path: Path, data: bytes | str) -> bool:
+    """Create `path` holding `data` (private to the user, 0600) unless it exists; never replaces it, even
+    when another process creates it at the same moment. Whether this call created it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{path.name}", dir=path.parent)
+    staging = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as written:
+            written.write(data.encode("utf-8") if isinstance(data, str) else data)
+            written.flush()
+            os.fsync(written.fileno())
+        os.link(staging, path)  # unlike a rename, a link fails when `path` exists
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        staging.unlink(missing_ok=True)
+
+
 def swap_folder(staging: Path, target: Path, retired_tag: str = "retired") -> None:
     """Replace the folder `target` with the complete folder `staging`, so that at every instant one
     complete folder is at `target` or none; the previous one is renamed aside, then removed.

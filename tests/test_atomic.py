@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.atomic import atomic_path, swap_folder, write_atomic
+from retrieval.atomic import atomic_path, swap_folder, write_atomic, write_once
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_staging(tmp_path: Path) -> None:
@@ -37,3 +37,11 @@ def test_swap_folder_replaces_a_folder_whole(tmp_path: Path) -> None:
     swap_folder(staging, target)
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["index"]
+
+
+def test_write_once_creates_a_private_file_and_never_replaces_it(tmp_path: Path) -> None:
+    path = tmp_path / "deeper" / "secret"
+    assert write_once(path, "first") is True
+    assert write_once(path, "second") is False
+    assert path.read_text() == "first" and path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret"]  # no staging file left
