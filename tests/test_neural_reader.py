@@ -28,6 +28,24 @@ def test_shipped_reader_answers_the_spokesman_question_with_exact_offsets(seed_i
     assert c.passage[c.start : c.end] == answer.text
 
 
+def test_a_passage_reads_the_same_whatever_else_retrieval_returned(seed_index):
+    """int8 activations are quantized over a whole batch: batched with other passages (and their
+    padding), a passage's spans and scores used to move with them."""
+    passages = [h.passage for h in seed_index.search(SPOKESMAN, 5)]
+    miller = next(p for p in passages if "ماثيو ميلر" in p.text)
+    others = [p for p in passages if p is not miller]
+
+    def best_in_miller(answers):
+        a = next(a for a in answers if a.citations[0].passage_id == miller.id)
+        return a.citations[0].start, a.citations[0].end, a.score
+
+    reader = NeuralReader()
+    alone = best_in_miller(reader.read(SPOKESMAN, [miller]))
+    assert alone == best_in_miller(reader.read(SPOKESMAN, [*others, miller]))
+    assert alone == best_in_miller(reader.read(SPOKESMAN, [miller, *others[:1]]))
+    assert alone != best_in_miller(NeuralReader(batch_size=8).read(SPOKESMAN, [*others, miller]))
+
+
 def test_a_question_the_seeds_do_not_answer_gets_no_answer(seed_index):
     reader = NeuralReader()
     answer = Pipeline(seed_index, reader, no_answer_threshold=reader.no_answer_threshold).ask("ما هي عاصمة أستراليا؟")

@@ -37,13 +37,20 @@ class Windows:
     def __len__(self) -> int:
         return int(self.input_ids.shape[0])
 
+    def width(self, rows: slice) -> int:
+        """The longest of these windows, in tokens (windows are right-padded)."""
+        return int(self.attention_mask[rows].sum(axis=1).max())
+
     def inputs(self, rows: slice, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Model inputs of `rows`, cut to their own longest window: a batch carries no padding that
+        only another batch's windows needed."""
+        width = self.width(rows)
         available = {
             "input_ids": self.input_ids,
             "attention_mask": self.attention_mask,
             "token_type_ids": self.token_type_ids,
         }
-        return {name: available[name][rows] for name in names}
+        return {name: available[name][rows, :width] for name in names}
 
 
 def check_windowing(max_seq_length: int, doc_stride: int) -> None:
@@ -114,18 +121,21 @@ def read_windows(
     max_answers: int = 10,
     use_null_score: bool = True,
 ) -> list[Answer]:
-    """Run `logits` over the windows in batches; the best distinct spans, best first."""
+    """Run `logits` over the windows in batches; the best distinct spans, best first.
+
+    With `batch_size` 1 a window's spans depend on that window alone (see `NeuralReader`)."""
     answers: list[Answer] = []
     for start in range(0, len(windows), batch_size):
         rows = slice(start, start + batch_size)
         start_logits, end_logits = logits(windows.inputs(rows, input_names))
+        width = start_logits.shape[1]
         for row in range(start_logits.shape[0]):
             window = start + row
             passage = passages[int(windows.passage_index[window])]
             spans, null_p = best_spans(
                 start_logits[row],
                 end_logits[row],
-                windows.context_mask[window],
+                windows.context_mask[window, :width],
                 max_answer_tokens=max_answer_tokens,
                 n_best=n_best,
                 null_index=0,
