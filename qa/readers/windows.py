@@ -16,6 +16,7 @@ import numpy as np
 
 from qa.readers.base import distinct_answers, span_answer
 from qa.readers.decode import best_spans
+from qa.readers.question_text import question_for_reader
 from qa.types import Answer
 from retrieval.types import Passage
 
@@ -62,8 +63,10 @@ def check_windowing(max_seq_length: int, doc_stride: int) -> None:
 def encode_windows(
     tokenizer: Any, question: str, passages: Sequence[Passage], max_length: int, stride: int
 ) -> Windows:
-    """Windows of `question` paired with each passage; `tokenizer` is a `tokenizers.Tokenizer`."""
-    return encode_pairs(tokenizer, [(question, p.text) for p in passages], max_length, stride)
+    """Windows of `question` (as `question_for_reader` spells it) paired with each passage; `tokenizer`
+    is a `tokenizers.Tokenizer`."""
+    read_as = question_for_reader(question)
+    return encode_pairs(tokenizer, [(read_as, p.text) for p in passages], max_length, stride)
 
 
 def encode_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int, stride: int) -> Windows:
