@@ -146,8 +146,8 @@ def read_windows(
             offsets = windows.offsets[window]
             for span in spans:
                 char_start, char_end = _trimmed(passage.text, int(offsets[span.start][0]), int(offsets[span.end][1]))
-                if char_end <= char_start:
-                    continue
+                if char_end <= char_start or "\n" in passage.text[char_start:char_end]:
+                    continue  # empty, or across a line break: a heading and the text under it are not one answer
                 score = span.probability
                 if use_null_score:
                     # Relative to "no answer in this window": a span the model barely prefers to
