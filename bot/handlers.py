@@ -7,8 +7,8 @@ import contextlib
 import itertools
 import logging
 import math
-from dataclasses import replace
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from telegram import (
     Bot,

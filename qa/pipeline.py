@@ -12,7 +12,7 @@ from pathlib import Path
 from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, DEFAULT_READER_WEIGHT, DEFAULT_TOP_K, Settings
 from qa.question import check_question
 from qa.readers.base import Reader
-from qa.selection import passage_citations, select_answer
+from qa.selection import passage_citations, passage_support, select_answer
 from qa.types import Answer, Citation
 from retrieval.analyze import Analyzer
 from retrieval.dense import Embedder, VectorCache
@@ -92,7 +92,10 @@ class Pipeline:
         passages = [h.passage for h in hits]
         candidates = self.reader.read(question, passages) if hits else []
         read = time.perf_counter()
-        coverage = dict(zip((p.id for p in passages), self.index.coverage(question, passages)))
+        coverage = {
+            hit.passage.id: passage_support(covered, hit.similarity)
+            for hit, covered in zip(hits, self.index.coverage(question, passages))
+        }
         answer = select_answer(
             question,
             hits,

@@ -66,10 +66,15 @@ class HybridIndex:
             return []
         if mode == "bm25" or self.dense is None or self.embedder is None:
             return self.bm25.search(query, k)
-        rows, similarities = self.dense.search(self.embedder.query(query), max(k, self.fusion.depth))
+        vector = self.embedder.query(query)
+        rows, similarities = self.dense.search(vector, max(k, self.fusion.depth))
         dense = list(zip(rows.tolist(), similarities.tolist()))
         ranked = dense[:k] if mode == "dense" else self.fusion.fuse(self.bm25.ranked(query, self.fusion.depth), dense, k)
-        return [Hit(self.passages[row], float(score), rank) for rank, (row, score) in enumerate(ranked, start=1)]
+        similar = self.dense.similarity(vector, [row for row, _ in ranked]).tolist()
+        return [
+            Hit(self.passages[row], float(score), rank, float(s))
+            for rank, ((row, score), s) in enumerate(zip(ranked, similar), start=1)
+        ]
 
     def similarity(self, query: str, rows: Sequence[int]) -> list[float] | None:
         """Cosine similarity of `query` to the passages at `rows`; None without vectors."""

@@ -82,6 +82,8 @@ class ShardRanking:
     passages: dict[int, Passage] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
     frequencies: list[int] = field(default_factory=list)
+    # The query's dense similarity to each of `passages` (BM25's rows too), when a vector was given.
+    similarities: dict[int, float] = field(default_factory=dict)
 
 
 class Shard(Protocol):
@@ -120,9 +122,13 @@ class LocalShard:
             rows, similarities = self.dense.search(vector, k)
             dense = list(zip(rows.tolist(), similarities.tolist()))
         passages = {row: self.index.passages[row] for row in {row for row, _ in bm25} | {row for row, _ in dense}}
+        similarities: dict[int, float] = {}
+        if vector is not None and self.dense is not None:
+            rows = sorted(passages)
+            similarities = dict(zip(rows, self.dense.similarity(vector, rows).tolist()))
         documents = {p.doc_id: self.index.documents[p.doc_id] for p in passages.values()}
         frequencies = self.index.document_frequencies(self.index.settings.analyzer.terms(query))
-        return ShardRanking(bm25, dense, passages, documents, frequencies)
+        return ShardRanking(bm25, dense, passages, documents, frequencies, similarities)
 
     def document_frequencies(self, terms: Sequence[str]) -> list[int]:
         return self.index.document_frequencies(terms)
@@ -321,6 +327,7 @@ class ShardedIndex:
             depth = max(k, self.fusion.depth)
         rankings = self.fan_out(lambda shard: shard.rank(query, depth, vector))
         passages: dict[int, Passage] = {}
+        similarities: dict[int, float] = {}
         bm25: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         terms = tuple(self.settings.analyzer.terms(query))
@@ -331,6 +338,7 @@ class ShardedIndex:
             bm25 += [(offset + row, score) for row, score in ranking.bm25]
             dense += [(offset + row, score) for row, score in ranking.dense]
             passages.update((offset + row, p) for row, p in ranking.passages.items())
+            similarities.update((offset + row, s) for row, s in ranking.similarities.items())
         # Best score first, ties in corpus order: the order one index gives.
         bm25.sort(key=lambda item: (-item[1], item[0]))
         dense.sort(key=lambda item: (-item[1], item[0]))
@@ -340,7 +348,10 @@ class ShardedIndex:
             ranked = dense[:k]
         else:
             ranked = self.fusion.fuse(bm25[: self.fusion.depth], dense, k)
-        return [Hit(passages[row], float(score), rank) for rank, (row, score) in enumerate(ranked, start=1)]
+        return [
+            Hit(passages[row], float(score), rank, similarities.get(row))
+            for rank, (row, score) in enumerate(ranked, start=1)
+        ]
 
     def coverage(self, query: str, passages: Sequence[Passage]) -> list[float]:
         terms = tuple(self.settings.analyzer.terms(query))

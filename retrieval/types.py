@@ -50,8 +50,10 @@ class Passage:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieval result: `rank` starts at 1."""
+    """A retrieval result: `rank` starts at 1. `similarity`: the passage's dense (cosine) similarity to
+    the query, when dense vectors were searched; None by BM25 alone."""
 
     passage: Passage
     score: float
     rank: int
+    similarity: float | None = None

@@ -5,7 +5,7 @@ import pytest
 from qa.pipeline import Pipeline
 from qa.question import MAX_QUESTION_CHARS, QuestionError, check_question
 from qa.readers.embedded import EmbeddedReader
-from qa.selection import select_answer
+from qa.selection import DENSE_SUPPORT_RANGE, passage_support, select_answer
 from qa.types import Answer, Citation
 from retrieval.types import Hit, Passage
 
@@ -89,6 +89,46 @@ def test_combined_score_is_the_geometric_mean_of_reader_and_coverage():
     )
     # a: sqrt(0.5 * 0.9) = 0.671 beats b: sqrt(0.8 * 0.2) = 0.4, though b's reader score is higher.
     assert answer.text == "ألف" and answer.score == pytest.approx((0.5 * 0.9) ** 0.5)
+
+
+def test_support_is_coverage_alone_by_bm25_and_averaged_with_rescaled_similarity_with_vectors():
+    low, high = DENSE_SUPPORT_RANGE
+    assert passage_support(0.4, None) == 0.4
+    assert passage_support(0.4, high + 0.05) == pytest.approx(0.7)  # similarity past the range counts 1
+    assert passage_support(0.4, low - 0.05) == pytest.approx(0.2)  # below it, 0
+    assert passage_support(0.4, (low + high) / 2) == pytest.approx(0.45)
+
+
+def test_the_pipeline_weighs_each_hits_similarity_in_its_support():
+    """Two passages with the same coverage: the one closer in meaning to the question wins."""
+
+    class Index:
+        documents: dict = {}
+
+        def __init__(self, hits):
+            self.hits = hits
+
+        def search(self, question, k):
+            return self.hits
+
+        def coverage(self, question, passages):
+            return [0.5 for _ in passages]
+
+        def closest(self, question):
+            return []
+
+    class Reader:
+        name = "t"
+
+        def read(self, question, passages):
+            return [_candidate(passages[0], 0, 3, 0.9), _candidate(passages[1], 0, 3, 0.8)]
+
+    p1, p2 = Passage("a", "d", "ألف باء", 0, 7), Passage("b", "e", "جيم دال", 0, 7)
+    far, near = DENSE_SUPPORT_RANGE[0], DENSE_SUPPORT_RANGE[1]
+    answer = Pipeline(Index([Hit(p1, 2.0, 1, far), Hit(p2, 1.0, 2, near)]), Reader(), no_answer_threshold=0.0).ask("سؤال")
+    assert answer.text == "جيم" and answer.score == pytest.approx((0.8 * 0.75) ** 0.5)
+    by_bm25 = Pipeline(Index([Hit(p1, 2.0, 1), Hit(p2, 1.0, 2)]), Reader(), no_answer_threshold=0.0).ask("سؤال")
+    assert by_bm25.text == "ألف"
 
 
 def test_a_passage_missing_the_questions_key_word_sinks_a_confident_span():

@@ -32,6 +32,10 @@ def _assert_same_results(single, sharded, questions, k=10, coverage=True):
         for want, have in zip(expected, got):
             assert have.score == pytest.approx(want.score, rel=1e-6)
             assert have.rank == want.rank
+            # The dense similarity that answer selection weighs: the same with or without shards.
+            assert (have.similarity is None) == (want.similarity is None)
+            if want.similarity is not None:
+                assert have.similarity == pytest.approx(want.similarity, abs=1e-6)
         if coverage and expected:
             passages = [h.passage for h in expected]
             assert sharded.coverage(question, passages) == pytest.approx(single.coverage(question, passages), rel=1e-9)
