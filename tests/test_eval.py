@@ -11,7 +11,13 @@ from qa.config import Settings
 from qa.evaluation.evaluate import evaluate
 from qa.evaluation.gold import GoldQuestion, GoldSet, load_gold
 from qa.evaluation.run import Prediction, _progress, run_pipeline, run_reader
-from qa.evaluation.summary import mean_reciprocal_rank, percentile, recall_at, summarize
+from qa.evaluation.summary import (
+    answer_source_accuracy,
+    mean_reciprocal_rank,
+    percentile,
+    recall_at,
+    summarize,
+)
 from qa.evaluation.sweep import sweep_threshold
 from qa.pipeline import Pipeline
 from qa.readers.base import span_answer
@@ -90,6 +96,17 @@ def test_recall_and_mrr() -> None:
     assert recall_at(ranks, 5) == 0.6
     assert recall_at(ranks, 10) == 0.8
     assert mean_reciprocal_rank(ranks) == pytest.approx((1 + 0.5 + 0.2 + 0.1) / 5)
+
+
+def test_answer_source_accuracy_counts_answers_citing_the_gold_document() -> None:
+    from dataclasses import replace
+
+    base = pred("q", ("a",), "a", 0.9, 100, 100, 2, 1)
+    cited = [replace(base, predicted_doc_id=d) for d in ("d", "other", None, "d")]
+    assert answer_source_accuracy(cited) == 0.5
+    s = summarize(cited, reader="fake", mode="pipeline", top_k=5).to_dict()
+    assert s["answer_source_accuracy"] == 0.5 and s["recall_at_k"]["1"] == 0.0  # it can beat recall@1
+    assert summarize(cited, reader="fake", mode="reader", top_k=5).to_dict()["answer_source_accuracy"] is None
 
 
 def test_percentile() -> None:

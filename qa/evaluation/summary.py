@@ -34,6 +34,9 @@ class Summary:
     # The retrieval mode the answers came from, and recall@k by each mode the index can search by.
     retrieval: str = "bm25"
     recall_by_retrieval: dict[str, dict[str, float]] | None = None
+    # Pipeline mode: the share of answerable questions whose best candidate (threshold aside) cites the
+    # gold document. Answer selection weighs every retrieved passage, so it can exceed recall@1.
+    answer_source_accuracy: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The summary object of ARCHITECTURE.md, plus the counts and settings that produced it."""
@@ -46,6 +49,7 @@ class Summary:
             "no_answer_accuracy": _round(self.no_answer_accuracy, 4),
             "recall_at_k": {k: _round(v, 4) for k, v in self.recall_at_k.items()},
             "mrr": _round(self.mrr, 4),
+            "answer_source_accuracy": _round(self.answer_source_accuracy, 4),
             "latency_ms": {"p50": _round(self.latency_p50, 3), "p95": _round(self.latency_p95, 3)},
             "reader": self.reader,
             "mode": self.mode,
@@ -73,6 +77,7 @@ class Summary:
             ("no-answer accuracy", _fmt(s["no_answer_accuracy"])),
             ("recall@1 / 3 / 5 / 10", " / ".join(_fmt(recall[k]) for k in ("1", "3", "5", "10"))),
             ("MRR", _fmt(s["mrr"])),
+            ("answer cites the gold document", _fmt(s["answer_source_accuracy"])),
             ("latency p50 / p95 (ms)", f"{_fmt(latency['p50'])} / {_fmt(latency['p95'])}"),
             ("reader / mode", f"{self.reader} / {self.mode}"),
             ("no-answer threshold / top-k", f"{self.threshold:g} / {self.top_k}"),
@@ -117,6 +122,7 @@ def summarize(
         errors=sum(p.error is not None for p in predictions),
         retrieval=retrieval,
         recall_by_retrieval=_recall_by_retrieval(answerable) if retrieved else None,
+        answer_source_accuracy=answer_source_accuracy(answerable) if retrieved else None,
     )
 
 
@@ -134,6 +140,12 @@ def _recall_by_retrieval(answerable: Sequence[Prediction]) -> dict[str, dict[str
 def recall_at(predictions: Sequence[Prediction], k: int) -> float:
     """Share of questions whose gold document owns one of the first `k` retrieved passages."""
     return _mean(p.gold_rank is not None and p.gold_rank <= k for p in predictions)
+
+
+def answer_source_accuracy(predictions: Sequence[Prediction]) -> float:
+    """Share of questions whose best candidate, answered or not (the pipeline is asked at threshold 0),
+    cites a passage of the gold document."""
+    return _mean(p.predicted_doc_id is not None and p.predicted_doc_id == p.doc_id for p in predictions)
 
 
 def mean_reciprocal_rank(predictions: Sequence[Prediction]) -> float:
