@@ -92,7 +92,7 @@ class Pipeline:
         passages = [h.passage for h in hits]
         candidates = self.reader.read(question, passages) if hits else []
         read = time.perf_counter()
-        coverage = {
+        support = {
             hit.passage.id: passage_support(covered, hit.similarity)
             for hit, covered in zip(hits, self.index.coverage(question, passages))
         }
@@ -105,7 +105,7 @@ class Pipeline:
             threshold=self.no_answer_threshold if threshold is None else threshold,
             reader_weight=self.reader_weight,
             reader_name=self.reader.name,
-            coverage=coverage,
+            coverage=support,
         )
         finished = time.perf_counter()
         if timings is not None:

@@ -34,7 +34,6 @@ EVERYDAY_QUESTION_WORDS = {
     "اللي": "الذي",
 }
 _WORD_RE = re.compile(r"\w+")
-_DIACRITIC_RE = re.compile("[\u064b-\u0652\u0670]")
 
 
 def question_for_reader(question: str) -> str:
@@ -43,6 +42,6 @@ def question_for_reader(question: str) -> str:
     passages do («رئيساً»), stays: on held-out questions removing those cost F1."""
     plain = remove_tatweel(question)
     words = plain.split()  # not \w+: diacritics are not word characters to `re`
-    if words and sum(bool(_DIACRITIC_RE.search(w)) for w in words) * 2 > len(words):
+    if words and sum(remove_diacritics(w) != w for w in words) * 2 > len(words):
         plain = remove_diacritics(plain)
     return _WORD_RE.sub(lambda m: EVERYDAY_QUESTION_WORDS.get(m.group(0), m.group(0)), plain)
