@@ -12,6 +12,7 @@ import annotated_types
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from qa.readers.decode import MAX_ANSWER_TOKENS
 from retrieval.analyze import Stemmer
 from retrieval.hybrid import RetrievalMode
 from retrieval.index import BuildSettings
@@ -92,7 +93,7 @@ class Settings(BaseSettings):
     neural_reader: Path | None = None
     max_seq_length: int = Field(default=384, ge=32, le=4096)
     doc_stride: int = Field(default=128, ge=8)
-    max_answer_tokens: int = Field(default=30, ge=1, le=512)
+    max_answer_tokens: int = Field(default=MAX_ANSWER_TOKENS, ge=1, le=512)
     reader_batch_size: int = Field(default=8, ge=1)
     reader_optimization: ReaderOptimization = Field(
         default="none",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import DEFAULT_NO_ANSWER_THRESHOLD
+from qa.readers.decode import MAX_ANSWER_TOKENS
 from qa.readers.transformers_reader import ReaderLoadError
 from qa.readers.windows import check_windowing, encode_windows, read_windows
 from qa.types import Answer
@@ -45,7 +46,7 @@ class NeuralReader:
         path: Path | None = None,
         max_seq_length: int = 384,
         doc_stride: int = 128,
-        max_answer_tokens: int = 30,
+        max_answer_tokens: int = MAX_ANSWER_TOKENS,
         batch_size: int = 1,
         threads: int | None = None,
     ) -> None:

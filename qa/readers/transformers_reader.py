@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.readers.decode import MAX_ANSWER_TOKENS
 from qa.readers.windows import Windows, check_windowing, encode_windows, read_windows
 from qa.types import Answer
 from retrieval.types import Passage
@@ -33,7 +34,7 @@ class TransformersReader:
         model: str = DEFAULT_MODEL,
         max_seq_length: int = 384,
         doc_stride: int = 128,
-        max_answer_tokens: int = 30,
+        max_answer_tokens: int = MAX_ANSWER_TOKENS,
         batch_size: int = 8,
         n_best: int = 20,
         max_answers: int = 10,

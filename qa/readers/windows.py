@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qa.readers.base import distinct_answers, span_answer
-from qa.readers.decode import best_spans
+from qa.readers.decode import MAX_ANSWER_TOKENS, best_spans
 from qa.readers.question_text import question_for_reader
 from qa.types import Answer
 from retrieval.types import Passage
@@ -119,7 +119,7 @@ def read_windows(
     input_names: Sequence[str],
     reader_name: str,
     batch_size: int = 8,
-    max_answer_tokens: int = 30,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
     n_best: int = 20,
     max_answers: int = 10,
     use_null_score: bool = True,
