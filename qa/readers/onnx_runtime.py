@@ -55,10 +55,14 @@ class OnnxQAModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.input_names = [i.name for i in self._session.get_inputs()]
+        # Token inputs are int64; a graph that takes its embeddings (the neural reader's) gets them as float32.
+        self._dtypes = {
+            i.name: np.float32 if i.type == "tensor(float)" else np.int64 for i in self._session.get_inputs()
+        }
+        self.input_names = list(self._dtypes)
 
     def logits(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
+        feed = {name: np.asarray(batch[name], dtype=dtype) for name, dtype in self._dtypes.items()}
         start, end = self._session.run(["start_logits", "end_logits"], feed)
         return start.astype(np.float32), end.astype(np.float32)
 
