@@ -33,7 +33,7 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, help="folder of .txt/.jsonl articles (default: seeds/) | مجلد المقالات")
     parser.add_argument("--index", type=Path, help="index folder (default: a cache folder per corpus) | مجلد الفهرس")
     parser.add_argument("--retrieval", choices=RETRIEVAL_MODES,
-                        help="bm25, dense (multilingual-e5) or hybrid: both fused (default: bm25) | طريقة الاسترجاع")  # fmt: skip
+                        help="bm25, dense (multilingual-e5) or hybrid: both fused (default: hybrid, or SANAD_RETRIEVAL) | طريقة الاسترجاع")  # fmt: skip
 
 
 def add_reader_options(parser: argparse.ArgumentParser) -> None:
