@@ -10,13 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.config import DEFAULT_NO_ANSWER_THRESHOLD, DEFAULT_READER_WEIGHT, DEFAULT_TOP_K, Settings
-from qa.query_encoder import serving_embedder
 from qa.question import check_question
 from qa.readers.base import Reader
 from qa.selection import passage_citations, passage_support, select_answer
 from qa.types import Answer, Citation
 from retrieval.analyze import Analyzer
-from retrieval.dense import VectorCache
+from retrieval.dense import Embedder, VectorCache
 from retrieval.hybrid import HybridIndex, no_vectors_notice
 from retrieval.index import BM25Index, BuildSettings
 from retrieval.normalize import normalized_words
@@ -193,7 +192,7 @@ def vector_build(settings: Settings, limit: int | None = None) -> VectorBuild | 
     """How the index gets dense vectors for `settings.retrieval`; None for BM25 alone."""
     if settings.retrieval == "bm25":
         return None
-    return VectorBuild(serving_embedder(settings.embed_threads), VectorCache(settings.vector_cache), limit)
+    return VectorBuild(Embedder(settings.embed_threads), VectorCache(settings.vector_cache), limit)
 
 
 def retriever_for(

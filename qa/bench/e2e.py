@@ -52,7 +52,6 @@ def _build(n_passages: int, folder: str) -> tuple[float, dict[str, Any]]:
 def _serve(folder: str, n_questions: int, mode: str) -> dict[str, Any]:
     """What a bot or REPL process does: load the index, make the reader, answer one question at a time."""
     from qa.pipeline import Pipeline
-    from qa.query_encoder import serving_embedder
     from qa.question import QuestionError
     from qa.readers.factory import embedded_reader
     from retrieval.dense import Embedder
@@ -60,7 +59,7 @@ def _serve(folder: str, n_questions: int, mode: str) -> dict[str, Any]:
     from retrieval.index import BM25Index
 
     loaded, load_s = timed(lambda: BM25Index.load(folder, vectors=mode != "bm25"))
-    index = HybridIndex(loaded, mode, serving_embedder())  # type: ignore[arg-type]
+    index = HybridIndex(loaded, mode, Embedder())  # type: ignore[arg-type]
     pipeline = Pipeline(index, embedded_reader())
     questions = synthetic_questions(n_questions)
     for question in questions[:WARM_UP_QUESTIONS]:

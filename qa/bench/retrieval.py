@@ -192,11 +192,10 @@ def _serve(folder: str, n_queries: int) -> dict[str, Any]:
 
 def _serve_hybrid(index: Any, questions: list[str]) -> dict[str, Any]:
     """Hybrid queries, query embedding included, one at a time; and the two parts alone."""
-    from qa.query_encoder import serving_embedder
     from retrieval.dense import Embedder
     from retrieval.hybrid import HybridIndex
 
-    hybrid, ready_s = timed(lambda: HybridIndex(index, "hybrid", serving_embedder()))
+    hybrid, ready_s = timed(lambda: HybridIndex(index, "hybrid", Embedder()))
     for question in questions[:WARM_UP_QUERIES]:
         hybrid.search(question, TOP)
     Embedder.forget_queries()  # every timed query embeds its question

@@ -92,8 +92,8 @@ class NeuralReader:
         try:
             from tokenizers import Tokenizer
 
-            from qa.readers.e5_checkpoint import E5FileError, read_e5_file
             from qa.readers.onnx_runtime import OnnxQAModel
+            from retrieval.e5_file import E5FileError, read_e5_file
 
             meta = json.loads((self.path / READER_FILE).read_text(encoding="utf-8"))
             if meta.get("format") != FORMAT_VERSION:

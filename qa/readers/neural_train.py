@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model, read_e5_file
+from qa.readers.e5_checkpoint import hf_tokenizer, kept_pieces, qa_model
 from qa.readers.windows import encode_pairs
 from qa.squad import locate_answer, read_squad
 from retrieval.atomic import atomic_path, swap_folder, write_atomic
+from retrieval.e5_file import read_e5_file
 
 log = logging.getLogger(__name__)
 

