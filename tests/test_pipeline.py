@@ -147,3 +147,26 @@ def test_coverage_weighs_words_the_corpus_lacks_most(seed_index):
     assert full == pytest.approx(1.0)
     # One unknown word takes over a third of the weight of a five-word question.
     assert partial < 0.7
+
+
+def test_everyday_question_words_do_not_lower_a_passages_support(seed_index):
+    """«مين» and «اللي» are question words the corpus lacks: as rare terms they would weigh most of the
+    question's idf mass. The support is measured on the question as the reader reads it («من», «الذي»)."""
+
+    class Reader:
+        name = "t"
+
+        def read(self, question, passages):
+            passage = next(p for p in passages if "ماثيو ميلر" in p.text)
+            start = passage.text.index("ماثيو ميلر")
+            return [_candidate(passage, start, start + len("ماثيو ميلر"), 0.9)]
+
+    pipeline = Pipeline(seed_index, Reader(), no_answer_threshold=0.0)
+    msa = pipeline.ask("من الذي يتحدث باسم وزارة الخارجية الأمريكية؟")
+    everyday = pipeline.ask("مين اللي يتحدث باسم وزارة الخارجية الأمريكية؟")
+    assert everyday.text == msa.text == "ماثيو ميلر"
+    assert everyday.score == pytest.approx(msa.score)
+    passage = next(p for p in seed_index.passages if p.id == msa.citations[0].passage_id)
+    (as_typed,) = seed_index.coverage("مين اللي يتحدث باسم وزارة الخارجية الأمريكية؟", [passage])
+    (as_read,) = seed_index.coverage("من الذي يتحدث باسم وزارة الخارجية الأمريكية؟", [passage])
+    assert as_typed < as_read  # the lower support the question as typed would have had
