@@ -4,8 +4,8 @@ The engine is loaded lazily and once per process, with its OpenMP thread count a
 before it loads (its bundled libgomp reads them only then): by default it spins across every core
 between calls, which on a busy machine made one query take seconds instead of tens of milliseconds.
 
-A question can be embedded by another encoder of the same network instead (`Embedder`'s
-`query_encoder`: qa's ONNX Runtime one, faster for one text), the engine answering when it cannot load.
+Questions are embedded by the same network in ONNX Runtime (`retrieval/query_encoder.py`, `Embedder`'s
+default `query_encoder`: 2-3× faster for one text), the engine answering when it cannot load.
 
 Vectors are keyed by a hash of the passage text, so a rebuild reuses every vector whose passage is
 unchanged (from the previous index, or from the vector cache that every embedding run appends to,
