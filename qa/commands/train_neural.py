@@ -6,8 +6,12 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.config import Settings
+
+if TYPE_CHECKING:
+    from qa.readers.neural_train import TrainPlan
 
 
 def default_mix(datasets: Path) -> list[str]:
@@ -43,9 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="bfloat16 autocast (auto: where the CPU has AVX-512 BF16)")
     parser.add_argument("--holdout-out", type=Path, metavar="FILE",
                         help="write the held-out questions (SQuAD 2.0) to FILE and stop: the set for calibration")
+    parser.add_argument("--hard-negatives-out", type=Path, metavar="DIR",
+                        help="write each training file's hard no-answer examples (SQuAD 2.0: its questions with the "
+                        "passage retrieval confuses for theirs) into DIR and stop; then pass them to --data")
     parser.add_argument("--export", type=Path, metavar="DIR",
                         help="export --out's final model as a neural reader folder (int8 ONNX) into DIR and stop")
-    parser.add_argument("--no-answer-threshold", type=float, default=0.8,
+    parser.add_argument("--no-answer-threshold", type=float,
                         help="the pipeline threshold --export records (default: the shipped reader's, chosen on held-out data)")
     parser.add_argument("--init-reader", type=Path, metavar="DIR",
                         help="continue training a neural reader folder (e.g. the shipped one) instead of the base model")
@@ -94,8 +101,14 @@ def run(args: argparse.Namespace) -> int:
         if not (args.out / FINAL / "config.json").is_file():
             print(f"sanad: {args.out / FINAL} holds no finished model; train it first (--resume continues a run)")
             return 2
+        threshold = args.no_answer_threshold
+        if threshold is None:
+            from qa.readers.neural import READER_FILE, shipped_reader_dir
+
+            shipped = json.loads((shipped_reader_dir() / READER_FILE).read_text(encoding="utf-8"))
+            threshold = float(shipped["no_answer_threshold"])
         try:
-            print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export, args.no_answer_threshold))}, ensure_ascii=False))
+            print(json.dumps({"out": str(export_reader(args.out / FINAL, args.export, threshold))}, ensure_ascii=False))
         except (FileExistsError, PermissionError) as err:
             print(f"sanad: {err}")
             return 2
@@ -103,12 +116,28 @@ def run(args: argparse.Namespace) -> int:
     if args.holdout_out:
         args.holdout_out.write_text(json.dumps(holdout_squad(plan), ensure_ascii=False), encoding="utf-8")
         return 0
+    if args.hard_negatives_out:
+        return _write_hard_negatives(plan, args.hard_negatives_out)
     try:
         result = train(args.out, plan, resume=args.resume, max_minutes=args.stop_after)
     except ValueError as err:
         print(f"sanad: {err}")
         return 2
     print(json.dumps({"out": str(result)}, ensure_ascii=False))
+    return 0
+
+
+def _write_hard_negatives(plan: TrainPlan, folder: Path) -> int:
+    from qa.readers.hard_negatives import hard_negatives
+    from retrieval.atomic import write_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in plan.sources:
+        out = folder / f"{source.path.stem}-hard-negatives.json"
+        negatives = hard_negatives(source.path, plan.holdout)
+        write_atomic(out, json.dumps(negatives, ensure_ascii=False))
+        count = sum(len(p["qas"]) for p in negatives["data"][0]["paragraphs"])
+        print(json.dumps({"source": str(source.path), "out": str(out), "questions": count}, ensure_ascii=False))
     return 0
 
 
