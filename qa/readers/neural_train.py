@@ -308,7 +308,7 @@ def train(out: Path, plan: TrainPlan, resume: bool = False, max_minutes: float |
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        losses.append(float(output.loss))
+        losses.append(output.loss.detach().item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
         now = time.monotonic()
