@@ -1,4 +1,4 @@
-"""Hard no-answer examples for the neural reader: another paragraph's passage that retrieval ranks first."""
+"""Hard no-answer examples for the neural reader: the other paragraph that retrieval ranks first."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _squad(tmp_path, ids):
     return path
 
 
-def test_each_question_gets_another_paragraphs_passage_without_its_answer(tmp_path):
+def test_each_question_gets_another_paragraph_without_its_answer(tmp_path):
     ids = [f"q{i}" for i in range(len(QUESTIONS))]
     held = [i for i in ids if is_held_out(i, 3)]
     settings = Settings(vector_cache=tmp_path / "vectors")

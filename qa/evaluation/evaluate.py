@@ -58,23 +58,28 @@ def evaluate(
 
 
 def _index_for(gold: GoldSet, settings: Settings, notices: list[str] | None) -> HybridIndex:
-    """The index to ask over, searched by `settings.retrieval`.
-
-    A SQuAD file's paragraphs are embedded here each run unless the vector cache has them (no limit:
-    there is no other way to evaluate dense retrieval on them).
-    """
+    """The index to ask over, searched by `settings.retrieval` (a SQuAD file's: `squad_index`)."""
     if gold.format == "squad":
-        vectors = vector_build(settings)
-        index = BM25Index.build(list(gold.documents), build_settings(settings))
-        if vectors is not None:
-            index.attach_vectors(embed_passages(index.embedding_texts(), vectors.embedder, cache=vectors.cache))
-        return retriever_for(index, settings, vectors, notices, gold.path)
+        return squad_index(gold, settings, notices)
     vectors = vector_build(settings, limit=AUTO_EMBED_LIMIT)
     index = open_index(
         Path(settings.corpus), settings.index_dir(), build_settings(settings), notices, settings.corpus_named(),
         vectors,
     )  # fmt: skip
     return retriever_for(index, settings, vectors, notices, settings.index_dir())
+
+
+def squad_index(gold: GoldSet, settings: Settings, notices: list[str] | None = None) -> HybridIndex:
+    """An in-memory index of a SQuAD file's paragraphs, each a document, searched by `settings.retrieval`.
+
+    The paragraphs are embedded here each run unless the vector cache has them (no limit: there is no
+    other way to evaluate dense retrieval on them).
+    """
+    vectors = vector_build(settings)
+    index = BM25Index.build(list(gold.documents), build_settings(settings))
+    if vectors is not None:
+        index.attach_vectors(embed_passages(index.embedding_texts(), vectors.embedder, cache=vectors.cache))
+    return retriever_for(index, settings, vectors, notices, gold.path)
 
 
 def _check_documents(gold: GoldSet, index: BM25Index | HybridIndex) -> None:

@@ -1,10 +1,10 @@
-"""Hard no-answer examples for training the neural reader: a question with the passage retrieval confuses for its own.
+"""Hard no-answer examples for training the neural reader: a question with the paragraph retrieval confuses for its own.
 
 The pipeline reads the top passages hybrid retrieval returns, and most of them are not the question's:
 on ARCD train three in four of dense retrieval's first-rank misses are another paragraph of the same
 article. A reader trained only on its question's own paragraph is sure of a span in any of them (P(span)
 ≥ 0.999 on 60% of the passages it reads), so its score cannot tell the right passage from a neighbour.
-These examples teach it that a passage on the same subject that does not hold the answer has none.
+These examples teach it that a paragraph on the same subject that does not hold the answer has none.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
+from qa.evaluation.evaluate import squad_index
 from qa.evaluation.gold import load_gold
 from qa.metrics import normalize_answer
-from qa.pipeline import build_settings
 from qa.readers.neural_train import is_held_out
-from retrieval.dense import Embedder, VectorCache, embed_passages
-from retrieval.hybrid import HybridIndex
-from retrieval.index import BM25Index
 
 # How deep in the fused ranking to look for a passage of another paragraph without the answer.
 SEARCH_DEPTH = 20
@@ -28,17 +25,13 @@ SEARCH_DEPTH = 20
 def hard_negatives(path: Path, holdout: int, settings: Settings | None = None) -> dict[str, Any]:
     """A SQuAD 2.0 file: each answerable question of the SQuAD file `path` (held-out ones skipped, as
     training skips them) paired, as unanswerable, with another of the file's paragraphs: the first one
-    that hybrid search over the file's paragraphs (indexed as `sanad eval` indexes them) ranks and that
+    that hybrid search over the file's paragraphs (`squad_index`, as `sanad eval` indexes them) ranks and that
     does not hold the answer (compared normalized). The whole paragraph, not the passage retrieved:
     negatives as long as the positives, or the reader learns that a short text has no answer (a first
     run on passages did: its answers in the right paragraph lost 1 F1). Vectors come from the vector cache."""
-    settings = settings or Settings()
     gold = load_gold(path, "squad")
-    index = BM25Index.build(list(gold.documents), build_settings(settings))
-    embedder = Embedder(settings.embed_threads)
-    index.attach_vectors(embed_passages(index.embedding_texts(), embedder, cache=VectorCache(settings.vector_cache)))
-    retriever = HybridIndex(index, "hybrid", embedder)
-    paragraph = {doc.id: doc.text for doc in gold.documents}
+    retriever = squad_index(gold, (settings or Settings()).model_copy(update={"retrieval": "hybrid"}))
+    paragraph = {doc_id: doc.text for doc_id, doc in retriever.documents.items()}
     normalized = {doc_id: normalize_answer(text) for doc_id, text in paragraph.items()}
     paragraphs: dict[str, list[dict[str, Any]]] = {}
     for question in gold.questions:
